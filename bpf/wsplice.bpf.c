@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The tunnel data path: an sk_skb verdict program on the sockets of spliced tunnels. Each skb a
+ * tunnel socket receives is redirected to the egress of its peer, found through the per-socket
+ * state, so tunnel bytes never reach user space. See docs/design.md for the handover, flow
+ * control and EOF rules this program is one half of.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "wsplice.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Redirect targets: every tunnel socket, no program attached. Keeps the psock alive while a
+ * direction is paused (removed from wsplice_socks). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, WSPLICE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} wsplice_targets SEC(".maps");
+
+/* Sockets whose incoming bytes the verdict program forwards. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, WSPLICE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} wsplice_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WSPLICE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct wsplice_sock);
+} wsplice_sock SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WSPLICE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct wsplice_limit);
+} wsplice_limit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WSPLICE_EVENTS_SIZE);
+} wsplice_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WSPLICE_STAT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} wsplice_stats SEC(".maps");
+
+static __always_inline void stat_add(enum wsplice_stat which, __u64 n)
+{
+	__u32 key = which;
+	__u64 *v = bpf_map_lookup_elem(&wsplice_stats, &key);
+
+	if (v)
+		*v += n;
+}
+
+/*
+ * Tells user space that a socket crossed its flow-control mark. Crossing, not reaching, is tested
+ * (before < mark <= after), so each mark raises exactly one event without a flag that user space
+ * would have to reset.
+ */
+static __always_inline void check_limit(__u64 cookie, __u64 before, __u64 after)
+{
+	struct wsplice_limit *lim = bpf_map_lookup_elem(&wsplice_limit, &cookie);
+	struct wsplice_event ev;
+
+	if (!lim) {
+		stat_add(WSPLICE_STAT_NO_LIMIT, 1);
+		return;
+	}
+	if (before >= lim->notify_at || after < lim->notify_at)
+		return;
+	ev.cookie = cookie;
+	ev.bytes = after;
+	if (bpf_ringbuf_output(&wsplice_events, &ev, sizeof(ev), 0))
+		stat_add(WSPLICE_STAT_EVENTS_LOST, 1);
+	else
+		stat_add(WSPLICE_STAT_EVENTS, 1);
+}
+
+SEC("sk_skb")
+int wsplice_verdict(struct __sk_buff *skb)
+{
+	struct wsplice_sock *s;
+	__u64 cookie, before, len = skb->len;
+	long ret;
+
+	/* 6.18 also runs the verdict on the zero-length FIN skb; redirecting it would put EPIPE on
+	 * the peer. User space propagates the FIN itself (tests/30-splice.bats, half-close). */
+	if (len == 0) {
+		stat_add(WSPLICE_STAT_EMPTY_SKB, 1);
+		return SK_PASS;
+	}
+	cookie = bpf_get_socket_cookie(skb);
+	s = bpf_map_lookup_elem(&wsplice_sock, &cookie);
+	if (!s) {
+		stat_add(WSPLICE_STAT_NO_STATE, 1);
+		return SK_PASS;
+	}
+	ret = bpf_sk_redirect_hash(skb, &wsplice_targets, &s->peer, 0);
+	if (ret != SK_PASS) {
+		/* Never drop tunnel bytes: they stay on this socket for user space. */
+		__sync_fetch_and_add(&s->passed, len);
+		stat_add(WSPLICE_STAT_REDIRECT_FAILED, 1);
+		return SK_PASS;
+	}
+	s->last_ns = bpf_ktime_get_ns();
+	before = __sync_fetch_and_add(&s->bytes, len);
+	stat_add(WSPLICE_STAT_REDIRECTED, 1);
+	stat_add(WSPLICE_STAT_REDIRECTED_BYTES, len);
+	check_limit(cookie, before, before + len);
+	return SK_PASS;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef WSPLICE_H
+#define WSPLICE_H
+
+/*
+ * The ABI shared by bpf/wsplice.bpf.c and user space: map names, keys, values and the stats enum.
+ * Only __u32/__u64 types and no #include, so that both vmlinux.h and <linux/types.h> users can
+ * include it. User space _Static_asserts every size (user/splice.c).
+ */
+
+#define WSPLICE_PIN_ROOT "/sys/fs/bpf/wsplice"
+
+/* Upper bound of sockets in the maps: two per tunnel. */
+#define WSPLICE_MAX_SOCKS 65536
+
+/* Ring buffer for flow-control events, in bytes (a power of two, page multiple). */
+#define WSPLICE_EVENTS_SIZE (256 * 1024)
+
+/*
+ * Per-socket state, in the HASH map "wsplice_sock" keyed by the socket cookie (SO_COOKIE).
+ * User space writes the whole value once, before the socket joins "wsplice_socks", and deletes
+ * it after the socket left both sockhashes. While the socket is in the maps only BPF writes it:
+ * user space never updates it in place, since a map update replaces the element and would lose
+ * concurrent increments.
+ */
+struct wsplice_sock {
+	__u64 peer;	/* cookie of the socket that receives what this one reads */
+	__u64 bytes;	/* bytes read on this socket and redirected to the peer */
+	__u64 last_ns;	/* last byte read, bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 passed;	/* bytes left to user space because the redirect failed */
+};
+
+/*
+ * Flow-control limit, in the HASH map "wsplice_limit" keyed by cookie, owned by user space: when
+ * "bytes" of a socket crosses this value BPF sends one struct wsplice_event on "wsplice_events".
+ * User space then measures what is still queued towards the peer and grants more or pauses.
+ */
+struct wsplice_limit {
+	__u64 notify_at;
+};
+
+struct wsplice_event {
+	__u64 cookie;
+	__u64 bytes;
+};
+
+/* Per-CPU counters in the ARRAY map "wsplice_stats", one slot per reason. */
+enum wsplice_stat {
+	WSPLICE_STAT_REDIRECTED,	/* skbs redirected to the peer */
+	WSPLICE_STAT_REDIRECTED_BYTES,	/* bytes redirected to the peer */
+	WSPLICE_STAT_EMPTY_SKB,		/* zero-length skb (FIN) passed to the socket */
+	WSPLICE_STAT_NO_STATE,		/* socket without a wsplice_sock entry: passed */
+	WSPLICE_STAT_REDIRECT_FAILED,	/* peer missing or not redirectable: passed */
+	WSPLICE_STAT_NO_LIMIT,		/* socket without a wsplice_limit entry */
+	WSPLICE_STAT_EVENTS,		/* flow-control events sent */
+	WSPLICE_STAT_EVENTS_LOST,	/* ring buffer full: event not sent */
+	WSPLICE_STAT_NR,
+};
+
+#endif /* WSPLICE_H */

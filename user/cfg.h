@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_CFG_H
+#define WSPLICE_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "log.h"
+
+/*
+ * The parsed configuration: HAProxy's section and keyword subset. cfg.c tokenizes and dispatches
+ * to the keyword tables; cfg_check() resolves names and applies HAProxy's post-parse checks.
+ * Everything here is owned by struct config and freed by cfg_free().
+ */
+
+enum px_mode {
+	PX_MODE_HTTP,
+	PX_MODE_TCP,
+};
+
+/* Proxy capabilities: a "listen" section has both. */
+#define PX_CAP_FE 0x1
+#define PX_CAP_BE 0x2
+
+/* Proxy options (bit flags in struct proxy.options). */
+#define PX_O_HTTP_SERVER_CLOSE 0x1
+#define PX_O_LOGASAP 0x2
+
+/* Timeouts in milliseconds; 0 means unset (HAProxy's "infinite" / fallback semantics). */
+struct px_timeouts {
+	unsigned int connect;
+	unsigned int client;
+	unsigned int server;
+	unsigned int tunnel;
+	unsigned int http_request;
+	unsigned int client_fin;
+	unsigned int server_fin;
+};
+
+enum lb_algo {
+	LB_ROUNDROBIN,
+};
+
+struct bind_conf {
+	struct bind_conf *next;
+	struct sockaddr_storage addr;	/* when fd < 0 */
+	socklen_t addrlen;
+	int fd;				/* "fd@N": inherited listening socket, else -1 */
+	char *text;			/* the bind argument as written, for messages */
+	const char *file;
+	int line;
+};
+
+struct proxy;
+
+struct server {
+	struct server *next;
+	struct proxy *be;
+	char *id;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int weight;		/* 1..256, default 1 */
+	bool check;
+	bool disabled;
+	const char *file;
+	int line;
+
+	/* runtime, not config */
+	unsigned int cur_conns;
+	unsigned long long cum_conns;
+	int rr_credit;		/* weighted round robin state */
+};
+
+struct switching_rule {
+	struct switching_rule *next;
+	struct acl_cond *cond;	/* NULL: unconditional */
+	char *be_name;
+	struct proxy *be;	/* resolved by cfg_check() */
+	const char *file;
+	int line;
+};
+
+struct proxy {
+	struct proxy *next;
+	char *id;
+	unsigned int cap;	/* PX_CAP_FE | PX_CAP_BE */
+	enum px_mode mode;
+	unsigned int options;	/* PX_O_* */
+	bool log_global;
+	int maxconn;		/* 0: unset (frontends then get the global value) */
+	struct px_timeouts timeout;
+	enum lb_algo lb;
+
+	struct bind_conf *binds;
+	struct acl *acls;
+	struct switching_rule *rules;
+	char *defbe_name;
+	struct proxy *defbe;	/* resolved by cfg_check() */
+	struct server *servers;
+	unsigned int nservers;
+
+	const char *file;	/* where the section starts */
+	int line;
+
+	/* runtime, not config */
+	unsigned int cur_conns;
+	unsigned long long cum_conns;
+	struct server *rr_next;
+};
+
+struct global {
+	int maxconn;		/* 0: unset, derived from the file limit */
+	bool nosplice;
+	enum log_target log;	/* "log stdout|stderr ..." */
+	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */
+	unsigned int stats_socket_mode;
+};
+
+struct config {
+	struct global global;
+	struct proxy *proxies;	/* frontends, backends and listens, in file order */
+	char **files;		/* file names, owned, referenced by file/line fields */
+	size_t nfiles;
+};
+
+/*
+ * Parses one file and appends to cfg. Every problem is reported on stderr as
+ * "parsing [file:line] : ..." (HAProxy's shape). Returns the number of errors (0 on success).
+ */
+int cfg_parse_file(struct config *cfg, const char *path);
+
+/*
+ * Post-parse checks once every file is read: resolves backend names, fills inherited values,
+ * warns about missing timeouts as HAProxy does. Returns the number of errors.
+ */
+int cfg_check(struct config *cfg);
+
+struct proxy *cfg_find_proxy(const struct config *cfg, const char *id, unsigned int cap);
+void cfg_free(struct config *cfg);
+
+/*
+ * Parses a time "10", "10ms", "5s", "1m", "1h", "1d" (default unit ms) into *ms.
+ * Returns NULL on success or a pointer to the first invalid character; overflow is an error.
+ */
+const char *cfg_parse_time(const char *text, unsigned int *ms);
+
+/*
+ * Parses "ADDR:PORT", ":PORT", "*:PORT", "[v6]:PORT", "v6:PORT" (last colon) and host names
+ * resolved once at startup. Returns 0 or -1 with a message in err.
+ */
+int cfg_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		   size_t errlen);
+
+#endif /* WSPLICE_CFG_H */
