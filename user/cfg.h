@@ -64,6 +64,9 @@ struct server {
 	int weight;		/* 1..256, default 1 */
 	bool check;
 	bool disabled;
+	unsigned int check_inter;	/* ms, "inter", default 2000 */
+	unsigned int check_rise;	/* "rise", default 2 */
+	unsigned int check_fall;	/* "fall", default 3 */
 	const char *file;
 	int line;
 
@@ -115,7 +118,8 @@ struct global {
 	bool nosplice;
 	enum log_target log;	/* "log stdout|stderr ..." */
 	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */
-	unsigned int stats_socket_mode;
+	unsigned int stats_socket_mode;	/* "mode 600" (octal), default 0600 */
+	int stats_socket_level;		/* 0 user, 1 operator, 2 admin (default) */
 };
 
 struct config {
