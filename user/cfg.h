@@ -127,6 +127,7 @@ struct config {
 	struct proxy *proxies;	/* frontends, backends and listens, in file order */
 	char **files;		/* file names, owned, referenced by file/line fields */
 	size_t nfiles;
+	struct proxy *defaults;	/* latest "defaults" section, parse time only (not in proxies) */
 };
 
 /*
@@ -156,5 +157,64 @@ const char *cfg_parse_time(const char *text, unsigned int *ms);
  */
 int cfg_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len, char *err,
 		   size_t errlen);
+
+/*
+ * Keyword tables, shared by cfg.c (tokenizer, sections, dispatch), cfg_global.c and cfg_proxy.c:
+ * HAProxy's cfg_kw_list rows { sections, "keyword", parse_fn }. Not for use outside cfg*.c.
+ */
+#define CFG_SEC_GLOBAL 0x01
+#define CFG_SEC_DEFAULTS 0x02
+#define CFG_SEC_FRONTEND 0x04
+#define CFG_SEC_BACKEND 0x08
+#define CFG_SEC_LISTEN 0x10
+#define CFG_SEC_PROXIES (CFG_SEC_DEFAULTS | CFG_SEC_FRONTEND | CFG_SEC_BACKEND | CFG_SEC_LISTEN)
+
+/* Where the line being parsed lives. */
+struct cfg_kw_ctx {
+	struct config *cfg;
+	struct proxy *px;	/* the current section's proxy, NULL in "global" */
+	unsigned int sect;	/* one CFG_SEC_* */
+	const char *file;
+	int line;
+	bool no;		/* the line started with "no" */
+	unsigned int seen;	/* timeouts already set in this section, for HAProxy's warning */
+};
+
+/*
+ * A keyword parser gets args[0..n) with args[0] the keyword. Returns 0 when accepted, 1 when
+ * accepted with a warning in err, -1 on error with the message in err (without the
+ * "parsing [file:line] : " prefix, which the caller adds).
+ */
+typedef int (*cfg_kw_fn)(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+
+#define CFG_KW_NO 0x1	/* accepts the "no" prefix */
+
+struct cfg_kw {
+	const char *kw;
+	unsigned int sections;	/* CFG_SEC_* where it is allowed; elsewhere an error */
+	unsigned int cap;	/* PX_CAP_* it needs: without it, ignored with a warning */
+	unsigned int flags;	/* CFG_KW_* */
+	cfg_kw_fn parse;
+};
+
+extern const struct cfg_kw cfg_global_kws[];	/* terminated by a NULL kw */
+extern const struct cfg_kw cfg_proxy_kws[];
+
+/*
+ * The tokenizer, HAProxy's rules: words split on spaces, '#' starts a comment, double quotes
+ * expand "$VAR", "${VAR}" and "${VAR-default}", single quotes keep everything, backslash
+ * escapes. Writes the words into out (outlen bytes) and points args[] at them. Returns the number
+ * of words or a CFG_TOK_* error with *errpos at the offending character in line.
+ */
+#define CFG_MAX_ARGS 64		/* HAProxy's MAX_LINE_ARGS */
+#define CFG_MAX_LINE 65536	/* longer lines are an error */
+#define CFG_TOK_QUOTE (-1)
+#define CFG_TOK_BRACE (-2)
+#define CFG_TOK_VARNAME (-3)
+#define CFG_TOK_HEX (-4)
+#define CFG_TOK_TOOMANY (-5)
+#define CFG_TOK_TOOLARGE (-6)
+int cfg_tokenize(const char *line, char *out, size_t outlen, char **args, int maxargs,
+		 const char **errpos);
 
 #endif /* WSPLICE_CFG_H */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Keywords of the "global" section. Each parser follows the cfg_kw_fn contract (cfg.h): 0, 1 with
+ * a warning in err, or -1 with the error in err.
+ */
+#include "cfg.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+/* Rejects words after the n_ok expected ones, with HAProxy's message. */
+static int no_extra(char **args, int n, int n_ok, char *err, size_t errlen)
+{
+	if (n <= n_ok)
+		return 0;
+	snprintf(err, errlen, "'%s' cannot handle unexpected argument '%s'.", args[0], args[n_ok]);
+	return -1;
+}
+
+/* A whole decimal number in [min, max]: stricter than HAProxy's atol(), which reads "abc" as 0. */
+static int parse_int(const char *s, long min, long max, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return *s && !*end && !errno && *v >= min && *v <= max ? 0 : -1;
+}
+
+static int kw_maxconn(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	long v;
+
+	if (n < 2 || parse_int(args[1], 0, INT_MAX, &v) < 0) {
+		snprintf(err, errlen, "'%s' expects an integer argument.", args[0]);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.maxconn = (int)v;
+	return 0;
+}
+
+static int kw_nosplice(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	if (no_extra(args, n, 1, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.nosplice = true;
+	return 0;
+}
+
+/* ---- log ---------------------------------------------------------------------------------- */
+
+static const char *const log_facilities[] = {
+	"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",    "news",
+	"uucp",	  "cron",   "auth2",  "ftp",    "ntp",	  "audit",  "alert",  "cron2",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+};
+
+static const char *const log_levels[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+static bool in_list(const char *word, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(word, list[i]))
+			return true;
+	return false;
+}
+
+#define IN_LIST(word, list) in_list(word, list, sizeof(list) / sizeof(list[0]))
+
+/* "format F": the formats wsplice writes, then the other ones HAProxy knows. */
+static int log_format(const char *fmt, char *err, size_t errlen)
+{
+	static const char *const ours[] = { "raw", "short", "rfc3164", "rfc5424" };
+	static const char *const haproxy[] = { "local", "priority", "timed", "iso" };
+
+	if (IN_LIST(fmt, ours))
+		return 0;
+	if (IN_LIST(fmt, haproxy))
+		snprintf(err, errlen, "log : format '%s' is not supported yet.", fmt);
+	else
+		snprintf(err, errlen, "log : unknown log format '%s'", fmt);
+	return -1;
+}
+
+/* [FACILITY [LEVEL [MINLEVEL]]] after the target and its options. */
+static int log_levels_check(char **args, int n, char *err, size_t errlen)
+{
+	if (n > 0 && !IN_LIST(args[0], log_facilities)) {
+		snprintf(err, errlen, "log : unknown log facility '%s'", args[0]);
+		return -1;
+	}
+	if (n > 1 && !IN_LIST(args[1], log_levels)) {
+		snprintf(err, errlen, "log : unknown optional log level '%s'", args[1]);
+		return -1;
+	}
+	if (n > 2 && !IN_LIST(args[2], log_levels)) {
+		snprintf(err, errlen, "log : unknown optional minimum log level '%s'", args[2]);
+		return -1;
+	}
+	if (n > 3) {
+		snprintf(err, errlen, "log : unexpected argument '%s'", args[3]);
+		return -1;
+	}
+	return 0;
+}
+
+static int log_target(const char *t, enum log_target *out, char *err, size_t errlen)
+{
+	if (!strcmp(t, "stdout")) {
+		*out = LOG_TARGET_STDOUT;
+	} else if (!strcmp(t, "stderr")) {
+		*out = LOG_TARGET_STDERR;
+	} else if (!strcmp(t, "global")) {
+		snprintf(err, errlen, "log : 'global' is not supported for a global syslog server");
+		return -1;
+	} else {
+		snprintf(err, errlen, "log : target '%s' is not supported yet (only stdout and stderr).",
+			 t);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * "log stdout|stderr [format F] [FACILITY [LEVEL [MINLEVEL]]]". HAProxy also takes "len" and
+ * "sample", and wants a facility; here the facility is optional since traffic logs go to a
+ * stream, not to syslog. One log line only: wsplice writes to a single target.
+ */
+static int kw_log(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	enum log_target t;
+	int i = 2;
+
+	if (n < 2) {
+		snprintf(err, errlen, "log : expects <address> and <facility> as arguments");
+		return -1;
+	}
+	if (log_target(args[1], &t, err, errlen) < 0)
+		return -1;
+	if (ctx->cfg->global.log != LOG_TARGET_NONE) {
+		snprintf(err, errlen, "log : a second 'log' line is not supported yet.");
+		return -1;
+	}
+	if (n > 2 && (!strcmp(args[2], "len") || !strcmp(args[2], "sample"))) {
+		snprintf(err, errlen, "log : '%s' is not supported yet.", args[2]);
+		return -1;
+	}
+	if (n > 2 && !strcmp(args[2], "format")) {
+		if (n < 4) {
+			snprintf(err, errlen, "log : 'format' expects a format name");
+			return -1;
+		}
+		if (log_format(args[3], err, errlen) < 0)
+			return -1;
+		i = 4;
+	}
+	if (log_levels_check(args + i, n - i, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.log = t;
+	return 0;
+}
+
+/* ---- stats socket ------------------------------------------------------------------------- */
+
+static int sock_mode(struct global *g, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long m;
+
+	errno = 0;
+	m = v ? strtoul(v, &end, 8) : 0;
+	if (!v || !*v || *end || errno || m > 07777) {
+		snprintf(err, errlen, "'stats socket' : 'mode' : missing or invalid mode '%s' (octal "
+			 "integer expected)", v ? v : "");
+		return -1;
+	}
+	g->stats_socket_mode = (unsigned int)m;
+	return 0;
+}
+
+static int sock_level(struct global *g, const char *v, char *err, size_t errlen)
+{
+	static const char *const levels[] = { "user", "operator", "admin" };
+	int i;
+
+	for (i = 0; v && i < 3; i++) {
+		if (!strcmp(v, levels[i])) {
+			g->stats_socket_level = i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'stats socket' : 'level' only supports 'user', 'operator', and "
+		 "'admin' (got '%s')", v ? v : "");
+	return -1;
+}
+
+/* Only UNIX sockets: a path, optionally "unix@PATH"; HAProxy's TCP forms are not supported. */
+static int sock_path(struct global *g, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+
+	if (!strncmp(path, "unix@", 5))
+		path += 5;
+	if (strchr(path, '@') || strchr(path, ':')) {
+		snprintf(err, errlen, "'stats socket' : '%s' : only UNIX socket paths are supported.",
+			 path);
+		return -1;
+	}
+	if (!*path || strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "'stats socket' : invalid UNIX socket path '%s'", path);
+		return -1;
+	}
+	free(g->stats_socket);
+	g->stats_socket = strdup(path);
+	return g->stats_socket ? 0 : -1;
+}
+
+/*
+ * "stats socket PATH [mode OCTAL] [level user|operator|admin]". Defaults: mode 0600 and level
+ * admin, as cfg.h documents for the runtime API (HAProxy defaults to operator).
+ */
+static int stats_socket(struct global *g, char **args, int n, char *err, size_t errlen)
+{
+	int i;
+
+	if (n < 3) {
+		snprintf(err, errlen, "'stats socket' in global section expects an address or a path "
+			 "to a UNIX socket");
+		return -1;
+	}
+	if (g->stats_socket) {
+		snprintf(err, errlen, "'stats socket' : a second socket is not supported yet.");
+		return -1;
+	}
+	g->stats_socket_mode = 0600;
+	g->stats_socket_level = 2;
+	for (i = 3; i < n; i += 2) {
+		const char *v = i + 1 < n ? args[i + 1] : NULL;
+		int rc;
+
+		if (!strcmp(args[i], "mode"))
+			rc = sock_mode(g, v, err, errlen);
+		else if (!strcmp(args[i], "level"))
+			rc = sock_level(g, v, err, errlen);
+		else
+			rc = -1, snprintf(err, errlen, "'stats socket' : unknown keyword '%s'.", args[i]);
+		if (rc < 0)
+			return -1;
+	}
+	return sock_path(g, args[2], err, errlen);
+}
+
+static int kw_stats(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	if (n < 2 || strcmp(args[1], "socket")) {
+		snprintf(err, errlen, "'stats %s' is not supported yet (only 'stats socket').",
+			 n < 2 ? "" : args[1]);
+		return -1;
+	}
+	return stats_socket(&ctx->cfg->global, args, n, err, errlen);
+}
+
+const struct cfg_kw cfg_global_kws[] = {
+	{ "log", CFG_SEC_GLOBAL, 0, 0, kw_log },
+	{ "maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn },
+	{ "nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice },
+	{ "stats", CFG_SEC_GLOBAL, 0, 0, kw_stats },
+	{ NULL, 0, 0, 0, NULL },
+};
