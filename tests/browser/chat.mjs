@@ -131,16 +131,15 @@ async function main() {
     note(`page A: tunnel to ${serverA}`);
 
     // Round robin counts every request of the backend, the page's GET as well as the upgrade, so
-    // a second page can land on the same server as the first; a request of our own between two
-    // tries moves the turn on by one. Three tries cover any balancer that takes turns.
-    let b, serverB;
-    for (let i = 0; i < 3; i++) {
-      b = await openPage(ctx, log);
+    // the second page's tunnel can land on the first one's server. The page's Reconnect button
+    // opens a new tunnel, one request, so the balancer's next turn is the other server.
+    const b = await openPage(ctx, log);
+    let serverB = await serverOf(b);
+    note(`page B: tunnel to ${serverB}`);
+    for (let i = 0; i < 3 && serverB === serverA; i++) {
+      await b.click('#reconnectBtn');
       serverB = await serverOf(b);
-      note(`page B (try ${i + 1}): tunnel to ${serverB}`);
-      if (serverB !== serverA) break;
-      await b.close();
-      await fetch(opt.url, { headers: { connection: 'close' } }).then((r) => r.arrayBuffer());
+      note(`page B, after Reconnect: tunnel to ${serverB}`);
     }
     check(serverB !== serverA, `both pages' tunnels went to ${serverA}`);
 
