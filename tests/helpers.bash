@@ -73,9 +73,209 @@ write_cfg() {
 	cat >"$1"
 }
 
-# start_wsplice CFG [ARGS...]: runs wsplice -d in the background (log in $LOGDIR/wsplice.log).
+# start_wsplice CFG [ARGS...]: runs wsplice -d in the background (log in $LOGDIR/wsplice.log)
+# with -p $LOGDIR/wsplice.pid, and waits for that pidfile. DAEMON_PID is the daemon's own pid,
+# read from the pidfile (wsplice_PID is the pid of the timeout wrapper).
 start_wsplice() {
-	local cfg=$1
+	local cfg=$1 i
 	shift
-	bg wsplice timeout 600 "$WSPLICE" -d -f "$cfg" "$@"
+	rm -f "$LOGDIR/wsplice.pid"
+	DAEMON_PID=
+	bg wsplice timeout 600 "$WSPLICE" -d -p "$LOGDIR/wsplice.pid" -f "$cfg" "$@"
+	for ((i = 0; i < 200; i++)); do
+		if [ -s "$LOGDIR/wsplice.pid" ]; then
+			DAEMON_PID=$(head -n1 "$LOGDIR/wsplice.pid")
+			return 0
+		fi
+		kill -0 "$wsplice_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "wsplice wrote no pidfile $LOGDIR/wsplice.pid; its log:" >&2
+	cat "$LOGDIR/wsplice.log" >&2
+	return 1
+}
+
+# Everything below serves the end-to-end suites (20-handshake, 30-splice, 40-load).
+
+OUT=$TOP/tests/out
+STREAM=$OUT/stream
+
+# build_peers: compiles the C peers into tests/out (from setup_file).
+build_peers() {
+	timeout 60 make -s -C "$PEERS" OUT="$OUT" >&2
+}
+
+# need_daemon: fails the test early, with the reason, when ./wsplice was not built.
+need_daemon() {
+	[ -x "$WSPLICE" ] || {
+		echo "$WSPLICE is missing: run make first" >&2
+		return 1
+	}
+}
+
+# path_args MODE: the wsplice arguments that select the data path, MODE bpf or user.
+path_args() {
+	case $1 in
+	bpf) ;;
+	user) echo "-dS" ;;
+	*)
+		echo "path_args: unknown data path '$1'" >&2
+		return 1
+		;;
+	esac
+}
+
+# need_bpf MODE: for MODE bpf, skips the test when this machine cannot splice with BPF.
+need_bpf() {
+	[ "$1" = bpf ] || return 0
+	[ "$(id -u)" = 0 ] || skip "the BPF data path needs root"
+	[ -d /sys/fs/bpf ] || skip "no bpffs at /sys/fs/bpf"
+	command -v bpftool >/dev/null || skip "bpftool is not installed"
+}
+
+# std_cfg FILE FE_PORT WS_PORT HTTP_PORT [TUNNEL_TIMEOUT] [GLOBAL_EXTRA] [FRONTEND_EXTRA]: the
+# usual two-backend configuration, stats socket at $LOGDIR/wsplice.sock (set in STATS_SOCK).
+std_cfg() {
+	local file=$1 fe=$2 ws=$3 http=$4 tunnel=${5:-1h} gextra=${6:-} fextra=${7:-}
+	STATS_SOCK=$LOGDIR/wsplice.sock
+	write_cfg "$file" <<EOF
+global
+    log stdout format raw local0
+    stats socket $STATS_SOCK mode 600 level admin
+$gextra
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout tunnel $tunnel
+frontend fe_main
+    bind 127.0.0.1:$fe
+    use_backend websocket_servers if { path_beg /ws }
+    default_backend http_servers
+$fextra
+backend websocket_servers
+    option http-server-close
+    server s1 127.0.0.1:$ws
+backend http_servers
+    server h1 127.0.0.1:$http
+EOF
+}
+
+# stats_cmd CMD: sends one command to the stats socket $STATS_SOCK, prints the answer.
+stats_cmd() {
+	echo "$1" | timeout 5 socat -t 5 - "UNIX-CONNECT:$STATS_SOCK"
+}
+
+# info FIELD: the value of FIELD in "show info".
+info() {
+	local v
+	v=$(stats_cmd "show info" | sed -n "s/^$1: *//p" | tr -d '\r')
+	[ -n "$v" ] || {
+		echo "show info has no field $1" >&2
+		return 1
+	}
+	echo "$v"
+}
+
+# expect_splice_mode MODE: the daemon reports the data path the test asked for (bpf or user),
+# so that a silent fallback cannot pass a BPF test on the userspace path.
+expect_splice_mode() {
+	local want=$1 got
+	[ "$want" = user ] && want=userspace
+	got=$(info SpliceMode) || return 1
+	[ "$got" = "$want" ] || {
+		echo "SpliceMode is '$got', the test wants '$want'; daemon log:" >&2
+		cat "$LOGDIR/wsplice.log" >&2
+		return 1
+	}
+}
+
+# rss_kib PID: resident memory of PID in KiB (VmRSS).
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# fd_count PID: open file descriptors of PID.
+fd_count() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+# mem_available_kib: MemAvailable from /proc/meminfo.
+mem_available_kib() {
+	awk '/^MemAvailable:/ { print $2 }' /proc/meminfo
+}
+
+# pin_dir: where the daemon pins its BPF objects.
+pin_dir() {
+	echo "/sys/fs/bpf/wsplice/$DAEMON_PID"
+}
+
+# sock_map_entries: the daemon's per-socket map, one JSON object per line:
+# {"key": cookie, "peer": cookie, "bytes": n, "last_ns": t, "passed": n}.
+sock_map_entries() {
+	local json
+	json=$(timeout 10 bpftool -j map dump pinned "$(pin_dir)/wsplice_sock") || return 1
+	$PY -c '
+import json, sys
+for e in json.loads(sys.argv[1]):
+    f = e.get("formatted")
+    if f:
+        print(json.dumps({"key": f["key"], **f["value"]}))
+        continue
+    # Without BTF bpftool prints byte arrays: little-endian u64 fields.
+    b = lambda a: bytes(int(x, 16) for x in a)
+    raw = b(e["value"])
+    u = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, 32, 8)]
+    print(json.dumps(dict(zip(("key", "peer", "bytes", "last_ns", "passed"),
+                              [int.from_bytes(b(e["key"]), "little")] + u))))
+' "$json"
+}
+
+# sock_map_count: number of entries in the per-socket map.
+sock_map_count() {
+	local out
+	out=$(sock_map_entries) || return 1
+	if [ -z "$out" ]; then echo 0; else echo "$out" | wc -l; fi
+}
+
+# wait_until SECONDS CONDITION | wait_until SECONDS CMD ARGS...: until the condition holds,
+# polled every 50 ms; returns the last try's status. A single CONDITION string is evaluated anew
+# each time (so "$(info CurrTunnels)" inside it is re-read); several words run as one command.
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 20; i++)); do
+		_wait_try "$@" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	_wait_try "$@" || {
+		echo "still false after ${secs}s: $*" >&2
+		return 1
+	}
+}
+
+_wait_try() {
+	if [ $# -eq 1 ]; then eval "$1"; else "$@"; fi
+}
+
+# refute CMD...: fails when CMD succeeds (a bare "! cmd" does not fail a bats test).
+refute() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*" >&2
+		return 1
+	fi
+}
+
+# stop_wsplice: SIGTERM to the daemon, waits for it and asserts exit status 0.
+stop_wsplice() {
+	local rc=0
+	kill -TERM "$DAEMON_PID"
+	wait "$wsplice_PID" || rc=$?
+	[ "$rc" -eq 0 ] || {
+		echo "wsplice exited with status $rc; its log:" >&2
+		cat "$LOGDIR/wsplice.log" >&2
+		return 1
+	}
 }

@@ -6,7 +6,7 @@
 
 Messages alternate text and binary; their content depends on the index and the size grows up to
 --size, so a truncated, reordered or foreign message fails. Exit status 0 when every echo matched,
-1 otherwise (reason on stderr). On success prints "ok N messages".
+1 otherwise (reason on stderr). On success prints "ok N messages B bytes" (B: payload one way).
 """
 import argparse
 import asyncio
@@ -23,6 +23,7 @@ def message(i, size):
 
 
 async def run(args):
+    total = 0
     async with websockets.connect(args.url, max_size=None, ping_interval=None, compression=None,
                                   open_timeout=10, close_timeout=5) as ws:
         if args.expect_hello is not None:
@@ -32,13 +33,14 @@ async def run(args):
                 return 1
         for i in range(args.count):
             msg = message(i, args.size)
+            total += len(msg) if isinstance(msg, bytes) else len(msg.encode())
             await ws.send(msg)
             got = await asyncio.wait_for(ws.recv(), 10)
             if got != msg:
                 print(f"message {i}: echo differs ({len(got)} bytes, want {len(msg)})",
                       file=sys.stderr)
                 return 1
-    print(f"ok {args.count} messages")
+    print(f"ok {args.count} messages {total} bytes")
     return 0
 
 
