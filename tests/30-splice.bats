@@ -1,0 +1,386 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# The tunnel after the 101, end to end with tests/peers/stream.c: patterned bytes both ways (any
+# loss, duplication or reordering is reported at its offset), flow control against a slow reader,
+# bytes that come with the 101, half-close, aborts, the tunnel idle timeout, the per-socket BPF map
+# and the counters that show whether bytes went through the kernel or through user space.
+# Every test runs on the BPF splice (bpf) and on the userspace relay (-dS, user).
+
+MiB=$((1024 * 1024))
+
+setup_file() {
+	load helpers
+	build_peers
+}
+
+setup() {
+	load helpers
+	common_setup
+	need_daemon
+	FE=$(free_port)
+	WS=$(free_port)
+	HT=$(free_port)
+}
+
+teardown() {
+	common_teardown
+}
+
+# start_proxy MODE [TUNNEL_TIMEOUT]: wsplice with the standard configuration on data path MODE.
+start_proxy() {
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" "${2:-1h}"
+	start_wsplice "$LOGDIR/wsplice.cfg" $(path_args "$1")
+	wait_for_port "$FE"
+	expect_splice_mode "$1"
+}
+
+# server ARGS...: the stream server on $WS in the background (srv_PID, $LOGDIR/srv.log).
+server() {
+	bg srv timeout 300 "$STREAM" server "$WS" --timeout 20 "$@"
+	wait_for_port "$WS"
+}
+
+# client ARGS...: the stream client through the proxy, in the foreground under run.
+client() {
+	run timeout 300 "$STREAM" client "127.0.0.1:$FE" --timeout 20 "$@"
+	echo "client: $output"
+}
+
+# server_ok: waits for the stream server and asserts it exited 0.
+server_ok() {
+	local rc=0
+	wait "$srv_PID" || rc=$?
+	echo "server (status $rc): $(cat "$LOGDIR/srv.log")"
+	[ "$rc" -eq 0 ]
+}
+
+# log_fields REGEX: "TO_CLIENT FROM_CLIENT TERMSTATE" of the first log line matching REGEX.
+log_fields() {
+	wait_for_log "$LOGDIR/wsplice.log" "$1" 5 >&2 || return 1
+	grep -E -m1 "$1" "$LOGDIR/wsplice.log" |
+		sed -E 's/.* [0-9]{3} \+?([0-9]+) \+?([0-9]+) ([-a-zA-Z]{4}) .*/\1 \2 \3/'
+}
+
+# --- 256 MiB each way at once, slow reader: flow control, memory, counters -------------------------
+
+bulk() {
+	need_bpf "$1"
+	local size=$((256 * MiB)) kb0 ub0 kb1 ub1 avail0 rss_max avail_min to from st
+	server --send "$size" --recv "$size" --rate 64M
+	start_proxy "$1"
+	kb0=$(info KernelBytes)
+	ub0=$(info UserRelayBytes)
+	avail0=$(mem_available_kib)
+	bg sampler bash -c 'while kill -0 "$1" 2>/dev/null; do
+		echo "$(awk "/^VmRSS:/ { print \$2 }" /proc/$1/status) $(awk "/^MemAvailable:/ { print \$2 }" /proc/meminfo)"
+		sleep 0.1
+	done' sampler "$DAEMON_PID"
+
+	# The server reads at 64 MiB/s: the client outruns it by far in that direction while the
+	# other direction runs at full speed.
+	client --send "$size" --recv "$size"
+	[ "$status" -eq 0 ]
+	server_ok
+	kill "$sampler_PID"
+	wait "$sampler_PID" || true
+
+	rss_max=$(awk '$1 > m { m = $1 } END { print m + 0 }' "$LOGDIR/sampler.log")
+	avail_min=$(awk 'NR == 1 || $2 < m { m = $2 } END { print m + 0 }' "$LOGDIR/sampler.log")
+	echo "samples $(wc -l <"$LOGDIR/sampler.log"), daemon RSS max ${rss_max} KiB, MemAvailable" \
+		"before ${avail0} KiB, lowest ${avail_min} KiB (drop $(((avail0 - avail_min) / 1024)) MiB)"
+	[ "$(wc -l <"$LOGDIR/sampler.log")" -ge 10 ]
+	[ "$rss_max" -lt $((64 * 1024)) ]
+	[ $((avail0 - avail_min)) -lt $((128 * 1024)) ]
+
+	# Where the bytes went: the kernel on the BPF path, user space with -dS.
+	kb1=$(info KernelBytes)
+	ub1=$(info UserRelayBytes)
+	echo "KernelBytes $kb0 -> $kb1, UserRelayBytes $ub0 -> $ub1"
+	if [ "$1" = bpf ]; then
+		[ "$ub1" -eq 0 ]
+		[ $((kb1 - kb0)) -ge $((2 * size)) ]
+	else
+		[ $((ub1 - ub0)) -ge $((2 * size)) ]
+		[ "$kb1" -eq "$kb0" ]
+	fi
+
+	# The log line counts the tunnel bytes both ways.
+	read -r to from st < <(log_fields '"GET /ws HTTP/1.1"')
+	echo "logged: to client $to, from client $from, $st"
+	[ "$st" = "----" ]
+	[ "$to" -ge "$size" ] && [ "$to" -le $((size + 4096)) ]
+	[ "$from" -ge "$size" ] && [ "$from" -le $((size + 4096)) ]
+}
+
+@test "256 MiB each way at once, slow reader: byte-exact, bounded memory, kernel counters (bpf)" {
+	bulk bpf
+}
+
+@test "256 MiB each way at once, slow reader: byte-exact, bounded memory, relay counters (userspace)" {
+	bulk user
+}
+
+# --- bytes sent together with the 101 ---------------------------------------------------------------
+
+early() {
+	need_bpf "$1"
+	start_proxy "$1"
+	# Everything the server ever sends is in the 101's packet: nothing follows to push it out.
+	server --early 3000 --send 3000 --eof
+	client --recv 3000 --timeout 5
+	[ "$status" -eq 0 ]
+	server_ok
+
+	# The 101's packet carries 4 KiB, then 1 MiB more follows, while the client sends 1 MiB.
+	server --early 4096 --send "$MiB" --recv "$MiB"
+	client --send "$MiB" --recv "$MiB"
+	[ "$status" -eq 0 ]
+	server_ok
+}
+
+@test "bytes the server sends in the same packet as its 101 arrive (bpf)" {
+	early bpf
+}
+
+@test "bytes the server sends in the same packet as its 101 arrive (userspace)" {
+	early user
+}
+
+# --- half-close ---------------------------------------------------------------------------------------
+
+half_close() {
+	need_bpf "$1"
+	local st
+	start_proxy "$1"
+	# Client -> server, then shutdown(SHUT_WR); the server reads to EOF, then sends its part.
+	server --recv 8M --eof --recv-first --send 8M --shut
+	client --send 8M --shut --recv 8M --eof
+	[ "$status" -eq 0 ]
+	server_ok
+	read -r _ _ st < <(log_fields '"GET /ws HTTP/1.1"')
+	[ "$st" = "----" ]
+
+	# The reverse: the server sends and shuts first, the client answers after the EOF.
+	server --send 8M --shut --recv 8M --eof
+	client --recv 8M --eof --recv-first --send 8M --shut
+	[ "$status" -eq 0 ]
+	server_ok
+}
+
+@test "half-close client->server then the server finishes, and the reverse (bpf)" {
+	half_close bpf
+}
+
+@test "half-close client->server then the server finishes, and the reverse (userspace)" {
+	half_close user
+}
+
+# 64 MiB then shutdown(SHUT_WR) at once: the FIN must not overtake bytes still queued towards a
+# server that reads at 32 MiB/s.
+eof_after_upload() {
+	need_bpf "$1"
+	start_proxy "$1"
+	server --recv 64M --eof --rate 32M
+	client --send 64M --shut --eof
+	[ "$status" -eq 0 ]
+	server_ok
+	grep -q '^ok sent=0 recv=67108864 ' "$LOGDIR/srv.log"
+}
+
+@test "EOF right after a 64 MiB upload loses nothing at a slow server (bpf)" {
+	eof_after_upload bpf
+}
+
+@test "EOF right after a 64 MiB upload loses nothing at a slow server (userspace)" {
+	eof_after_upload user
+}
+
+# --- aborts -------------------------------------------------------------------------------------------
+
+# abort MODE SIDE: SIDE (client or server) resets the tunnel (SO_LINGER 0) in the middle of an
+# upload; the other side must see the end quickly, the log says who aborted, nothing is left over.
+abort() {
+	need_bpf "$1"
+	local st want
+	start_proxy "$1"
+	if [ "$2" = client ]; then
+		want=CD--
+		server --recv 64M --rate 16M --timeout 10
+		client --send 64M --abort-after 4M
+		[ "$status" -eq 0 ]
+		[[ "$output" == aborted* ]]
+		local rc=0
+		wait "$srv_PID" || rc=$?
+		echo "server (status $rc): $(cat "$LOGDIR/srv.log")"
+		[ "$rc" -ne 0 ]
+	else
+		want=SD--
+		server --send 64M --abort-after 4M --recv 64M
+		client --send 64M --recv 64M --rate 16M --timeout 10
+		[ "$status" -ne 0 ]
+		server_ok
+	fi
+	read -r _ _ st < <(log_fields '"GET /ws HTTP/1.1"')
+	echo "termination state $st"
+	[ "$st" = "$want" ]
+	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
+	wait_until 5 '[ "$(info CurrConns)" -eq 0 ]'
+	if [ "$1" = bpf ]; then
+		wait_until 5 '[ "$(sock_map_count)" -eq 0 ]'
+	fi
+}
+
+@test "client aborts (RST) during an upload: CD--, nothing left (bpf)" {
+	abort bpf client
+}
+
+@test "client aborts (RST) during an upload: CD--, nothing left (userspace)" {
+	abort user client
+}
+
+@test "server aborts (RST) during a download: SD--, nothing left (bpf)" {
+	abort bpf server
+}
+
+@test "server aborts (RST) during a download: SD--, nothing left (userspace)" {
+	abort user server
+}
+
+# --- idle timeout -------------------------------------------------------------------------------------
+
+# With "timeout tunnel 1s": a silent tunnel closes after about 1 s (cD--), while one that carries
+# 16 bytes each way every 300 ms stays open for its whole 4.2 s.
+idle() {
+	need_bpf "$1"
+	local silent active t0 t1 elapsed st
+	silent=$(free_port)
+	active=$(free_port)
+	STATS_SOCK=$LOGDIR/wsplice.sock
+	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
+global
+    log stdout format raw local0
+    stats socket $STATS_SOCK mode 600 level admin
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout tunnel 1s
+frontend fe_main
+    bind 127.0.0.1:$FE
+    use_backend ws_silent if { path_beg /ws/silent }
+    default_backend ws_active
+backend ws_silent
+    server silent 127.0.0.1:$silent
+backend ws_active
+    server active 127.0.0.1:$active
+EOF
+	start_wsplice "$LOGDIR/wsplice.cfg" $(path_args "$1")
+	wait_for_port "$FE"
+	expect_splice_mode "$1"
+	bg s_silent timeout 60 "$STREAM" server "$silent" --eof --timeout 20
+	bg s_active timeout 60 "$STREAM" server "$active" --send 224 --recv 224 --interval 300 --chunk 16
+	wait_for_port "$silent"
+	wait_for_port "$active"
+
+	bg c_active timeout 60 "$STREAM" client "127.0.0.1:$FE" --path /ws/active \
+		--send 224 --recv 224 --interval 300 --chunk 16
+	t0=$(date +%s%N)
+	run timeout 20 "$STREAM" client "127.0.0.1:$FE" --path /ws/silent --eof --timeout 20
+	t1=$(date +%s%N)
+	elapsed=$(((t1 - t0) / 1000000))
+	echo "silent tunnel: $output, closed after ${elapsed} ms"
+	# A close (EOF) or a reset both end the tunnel; what matters is when.
+	[[ "$status" -eq 0 || "$output" == *"Connection reset"* ]]
+	[ "$elapsed" -ge 900 ] && [ "$elapsed" -le 3500 ]
+	read -r _ _ st < <(log_fields 'fe_main ws_silent/silent .*"GET /ws/silent HTTP/1.1"')
+	echo "silent: $st"
+	[ "$st" = "cD--" ]
+
+	wait "$c_active_PID"
+	wait "$s_active_PID"
+	t1=$(date +%s%N)
+	echo "active tunnel ended after $(((t1 - t0) / 1000000)) ms: $(cat "$LOGDIR/c_active.log")"
+	grep -q '^ok sent=224 recv=224 ' "$LOGDIR/c_active.log"
+	grep -q '^ok sent=224 recv=224 ' "$LOGDIR/s_active.log"
+	[ $(((t1 - t0) / 1000000)) -ge 3900 ]
+	read -r _ _ st < <(log_fields 'fe_main ws_active/active .*"GET /ws/active HTTP/1.1"')
+	echo "active: $st"
+	[ "$st" = "----" ]
+}
+
+@test "timeout tunnel 1s: a silent tunnel closes, a talking one stays open (bpf)" {
+	idle bpf
+}
+
+@test "timeout tunnel 1s: a silent tunnel closes, a talking one stays open (userspace)" {
+	idle user
+}
+
+# --- the per-socket map -------------------------------------------------------------------------------
+
+# checks_pair: the map holds exactly the two sockets of one tunnel, each the other's peer, and
+# both have counted bytes.
+checks_pair() {
+	sock_map_entries >"$LOGDIR/map.json"
+	cat "$LOGDIR/map.json"
+	$PY - "$LOGDIR/map.json" <<'EOF'
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(e) == 2, f"{len(e)} entries"
+a, b = e
+assert a["peer"] == b["key"] and b["peer"] == a["key"], "the two sockets are not each other's peer"
+assert a["bytes"] > 0 and b["bytes"] > 0, "no bytes counted"
+assert a["last_ns"] > 0 and b["last_ns"] > 0, "no last activity"
+EOF
+}
+
+sock_map() {
+	need_bpf "$1"
+	start_proxy "$1"
+	# 16 chunks of 4 KiB each way, one every 200 ms: the tunnel lives for about 3 s.
+	server --send 64K --recv 64K --interval 200 --chunk 4K
+	bg cli timeout 60 "$STREAM" client "127.0.0.1:$FE" --send 64K --recv 64K --interval 200 --chunk 4K
+	wait_until 5 '[ "$(info CurrTunnels)" -eq 1 ]'
+	if [ "$1" = bpf ]; then
+		wait_until 3 '[ "$(sock_map_count)" -eq 2 ]'
+		sleep 0.5 # let both directions count some bytes (not for readiness)
+		checks_pair
+	elif [ -e "$(pin_dir)/wsplice_sock" ]; then
+		# The userspace relay keeps its sockets out of the map.
+		[ "$(sock_map_count)" -eq 0 ]
+	fi
+	wait "$cli_PID"
+	server_ok
+	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
+	if [ "$1" = bpf ]; then
+		wait_until 5 '[ "$(sock_map_count)" -eq 0 ]'
+	fi
+}
+
+@test "per-socket map: the tunnel's two sockets while open, empty after close (bpf)" {
+	sock_map bpf
+}
+
+@test "per-socket map: the userspace relay leaves it empty, tunnel counted (userspace)" {
+	sock_map user
+}
+
+# --- nosplice in the configuration --------------------------------------------------------------------
+
+@test "nosplice in global selects the userspace relay, which carries the bytes" {
+	local ub0 ub1
+	server --send 16M --recv 16M
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" 1h "    nosplice"
+	start_wsplice "$LOGDIR/wsplice.cfg"
+	wait_for_port "$FE"
+	expect_splice_mode user
+	ub0=$(info UserRelayBytes)
+	client --send 16M --recv 16M
+	[ "$status" -eq 0 ]
+	server_ok
+	ub1=$(info UserRelayBytes)
+	[ $((ub1 - ub0)) -ge $((32 * MiB)) ]
+	[ "$(info KernelBytes)" -eq 0 ]
+}
