@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_CTX_H
+#define WSPLICE_CTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "loop.h"
+
+struct splice;
+struct stream;
+struct listener;
+struct stats_srv;
+
+/* Process-wide counters, shown by "show info" and in logs. */
+struct counters {
+	uint64_t cum_conns;
+	uint64_t cur_tunnels;
+	uint64_t cum_tunnels;
+	uint64_t cur_spliced;		/* tunnels currently forwarded by the kernel */
+	uint64_t user_relay_bytes;	/* tunnel bytes copied by the userspace relay */
+	uint64_t flow_pauses;		/* spliced directions paused by flow control */
+};
+
+/*
+ * The one context of the daemon, owned by main.c and passed down. Modules keep their own state
+ * behind the pointers here.
+ */
+struct ctx {
+	struct config *cfg;
+	struct loop *loop;
+	struct splice *splice;		/* NULL: the userspace path forwards tunnels */
+	char splice_off_why[160];	/* why splicing is off, for "show info" */
+	struct listener *listeners;
+	struct stats_srv *stats;
+	int maxconn;			/* effective global maxconn */
+	unsigned int actconn;		/* client connections open */
+	struct stream *streams;		/* every live stream, for stats and stop */
+	struct stream *dead;		/* closed, freed before the next epoll_wait */
+	uint64_t next_stream_id;
+	struct counters cnt;
+	uint64_t start_ms;
+	bool stopping;
+};
+
+#endif /* WSPLICE_CTX_H */

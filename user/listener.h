@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_LISTENER_H
+#define WSPLICE_LISTENER_H
+
+#include <stdbool.h>
+
+#include "cfg.h"
+#include "loop.h"
+
+struct ctx;
+
+/* One listening socket of a frontend's "bind" line. */
+struct listener {
+	struct listener *next;
+	struct fd_handler fh;
+	struct ctx *ctx;
+	struct proxy *fe;
+	struct bind_conf *bind;
+	int fd;
+	bool paused;		/* not accepting: maxconn reached or out of fds */
+	struct timer retry;	/* after EMFILE and friends */
+};
+
+/* Binds (or adopts, for fd@N) every frontend's listeners. Returns 0 or the number of failures,
+ * each reported as HAProxy does ("Starting frontend X: cannot bind socket [ADDR:PORT]"). */
+int listeners_open(struct ctx *ctx);
+
+/* Starts accepting again where a slot is free (called when a connection closes). */
+void listeners_resume(struct ctx *ctx);
+
+void listeners_close(struct ctx *ctx);
+
+#endif /* WSPLICE_LISTENER_H */

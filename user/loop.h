@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_LOOP_H
+#define WSPLICE_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The event loop, the size of redis' ae: file events on epoll, one-shot timers kept in a binary
+ * heap, and a before-sleep hook. Single-threaded; nothing here blocks.
+ *
+ * Stale events: an fd closed and reused within one epoll_wait() batch must not receive the
+ * events of its previous owner. Each registration carries a generation number (nginx's instance
+ * bit, widened); loop_del_fd() bumps it, and events from an older generation are dropped.
+ */
+
+struct loop;
+struct fd_handler;
+
+/* Called with the epoll event mask (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP). */
+typedef void (*fd_cb)(struct loop *loop, struct fd_handler *h, uint32_t events);
+
+/* Embedded in the owner's struct; container_of() gets the owner back in the callback. */
+struct fd_handler {
+	int fd;
+	uint32_t events;	/* currently registered mask */
+	uint32_t gen;		/* registration generation, see above */
+	fd_cb cb;
+};
+
+struct timer;
+typedef void (*timer_cb)(struct loop *loop, struct timer *t);
+
+/* Embedded in the owner; idx < 0 when not armed. */
+struct timer {
+	uint64_t when_ms;
+	int idx;
+	timer_cb cb;
+};
+
+struct loop *loop_new(void);
+void loop_free(struct loop *loop);
+
+/* Current CLOCK_MONOTONIC time in ms, refreshed once per iteration (cheap to call). */
+uint64_t loop_now_ms(const struct loop *loop);
+uint64_t loop_update_time(struct loop *loop);
+
+/* Register, change or remove interest in fd. Return 0 or -errno. */
+int loop_add_fd(struct loop *loop, struct fd_handler *h, int fd, uint32_t events, fd_cb cb);
+int loop_mod_fd(struct loop *loop, struct fd_handler *h, uint32_t events);
+void loop_del_fd(struct loop *loop, struct fd_handler *h);
+
+/* Arms (or re-arms) t to fire after ms; loop_timer_del() is a no-op on a disarmed timer. */
+void loop_timer_init(struct timer *t, timer_cb cb);
+void loop_timer_add(struct loop *loop, struct timer *t, uint64_t ms);
+void loop_timer_at(struct loop *loop, struct timer *t, uint64_t when_ms);
+void loop_timer_del(struct loop *loop, struct timer *t);
+static inline bool loop_timer_armed(const struct timer *t)
+{
+	return t->idx >= 0;
+}
+
+/* Runs until loop_stop(). before_sleep, if set, runs before each epoll_wait(). */
+void loop_set_before_sleep(struct loop *loop, void (*fn)(struct loop *loop, void *arg), void *arg);
+void loop_run(struct loop *loop);
+void loop_stop(struct loop *loop);
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - __builtin_offsetof(type, member)))
+
+#endif /* WSPLICE_LOOP_H */

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "relay.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "splice.h"
+#include "stream.h"
+
+void relay_tunnel_start(struct stream *s)
+{
+	s->st = ST_TUNNEL_USER;
+	s->ctx->cnt.cur_tunnels++;
+	s->ctx->cnt.cum_tunnels++;
+	s->req.fwd = buf_len(&s->req.in);
+	s->res.fwd = buf_len(&s->res.in);
+}
+
+/* Sends what c holds to dst and counts it as relayed. Returns -1 on a write error. */
+static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
+{
+	uint64_t before = dst->tx;
+	int r;
+
+	c->fwd = buf_len(&c->in);
+	r = stream_flush(s, c, dst);
+	s->ctx->cnt.user_relay_bytes += dst->tx - before;
+	return r;
+}
+
+/* Propagates a FIN once everything read before it was sent. */
+static void relay_shut(struct side *src, struct chan *c, struct side *dst)
+{
+	if (src->eof && buf_empty(&c->in) && buf_empty(&c->out) && !dst->shut_wr && dst->fd >= 0) {
+		shutdown(dst->fd, SHUT_WR);
+		dst->shut_wr = true;
+	}
+}
+
+static bool relay_idle(const struct stream *s)
+{
+	return buf_empty(&s->req.in) && buf_empty(&s->req.out) && buf_empty(&s->res.in) &&
+	       buf_empty(&s->res.out);
+}
+
+void relay_process(struct stream *s)
+{
+	while (stream_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0 ||
+	       stream_recv(s, &s->ss, &s->res, STREAM_BUFSIZE) > 0) {
+		if (relay_flush(s, &s->req, &s->ss) < 0 || relay_flush(s, &s->res, &s->cs) < 0)
+			break;
+		if (buf_len(&s->req.in) == STREAM_BUFSIZE || buf_len(&s->res.in) == STREAM_BUFSIZE)
+			break;
+	}
+	relay_flush(s, &s->req, &s->ss);
+	relay_flush(s, &s->res, &s->cs);
+	if (s->cs.err || s->ss.err) {
+		/* a reset or a write error: the side that failed aborted the tunnel */
+		stream_set_term(s, s->cs.err ? 'C' : 'S', 'D');
+		return stream_kill(s);
+	}
+	relay_shut(&s->cs, &s->req, &s->ss);
+	relay_shut(&s->ss, &s->res, &s->cs);
+	if (s->cs.shut_wr && s->ss.shut_wr)
+		return stream_kill(s);
+	/* Hand over only with nothing held here for either direction (kernel bytes would
+	 * overtake them), and before any FIN: user space propagates those it has seen. */
+	if (s->ctx->splice && relay_idle(s) && !s->cs.eof && !s->ss.eof && !s->cs.shut_wr &&
+	    !s->ss.shut_wr)
+		splice_tunnel_start(s);
+}
+
+uint64_t tunnel_deadline(const struct stream *s, uint64_t cli_ms, uint64_t srv_ms, bool half,
+			 char *cause)
+{
+	const struct px_timeouts *fe = &s->fe->timeout, *be = &s->be->timeout;
+	unsigned int tc = fe->client, ts = be->server;
+	uint64_t dc, ds;
+
+	if (be->tunnel)
+		tc = ts = be->tunnel;
+	if (half && fe->client_fin)
+		tc = fe->client_fin;
+	if (half && be->server_fin)
+		ts = be->server_fin;
+	/* with "timeout tunnel", inactivity counts in both directions at once */
+	if (be->tunnel) {
+		uint64_t last = cli_ms > srv_ms ? cli_ms : srv_ms;
+
+		cli_ms = srv_ms = last;
+	}
+	dc = tc ? cli_ms + tc : 0;
+	ds = ts ? srv_ms + ts : 0;
+	if (dc && (!ds || dc <= ds)) {
+		*cause = 'c';
+		return dc;
+	}
+	*cause = 's';
+	return ds;
+}
+
+void relay_update(struct stream *s)
+{
+	struct loop *loop = s->ctx->loop;
+	uint32_t cev = EPOLLRDHUP, sev = EPOLLRDHUP;
+	uint64_t when;
+	char cause;
+
+	if (!s->cs.eof && buf_len(&s->req.in) < STREAM_BUFSIZE)
+		cev |= EPOLLIN;
+	if (!s->ss.eof && buf_len(&s->res.in) < STREAM_BUFSIZE)
+		sev |= EPOLLIN;
+	if (!buf_empty(&s->res.in) || !buf_empty(&s->res.out))
+		cev |= EPOLLOUT;
+	if (!buf_empty(&s->req.in) || !buf_empty(&s->req.out))
+		sev |= EPOLLOUT;
+	/* a side already at EOF only needs errors, or it would wake us forever */
+	if (s->cs.eof)
+		cev &= ~EPOLLRDHUP;
+	if (s->ss.eof)
+		sev &= ~EPOLLRDHUP;
+	loop_mod_fd(loop, &s->cs.fh, cev);
+	loop_mod_fd(loop, &s->ss.fh, sev);
+	when = tunnel_deadline(s, s->cs.last_ms, s->ss.last_ms, s->cs.eof || s->ss.eof, &cause);
+	if (when)
+		loop_timer_at(loop, &s->timer, when);
+	else
+		loop_timer_del(loop, &s->timer);
+}

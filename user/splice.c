@@ -1,0 +1,842 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "splice.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "wsplice.h"
+#include "wsplice.skel.h"
+
+#include "ctx.h"
+#include "log.h"
+#include "relay.h"
+#include "stream.h"
+
+_Static_assert(sizeof(struct wsplice_sock) == 32, "struct wsplice_sock is 4 x __u64");
+_Static_assert(sizeof(struct wsplice_limit) == 8, "struct wsplice_limit is one __u64");
+_Static_assert(sizeof(struct wsplice_event) == 16, "struct wsplice_event is 2 x __u64");
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+/*
+ * Flow control. The redirect has no backpressure (sockmap-notes.md: 2 GiB queued towards a
+ * backend that never read), so each direction may have at most FC_HIGH bytes redirected but not
+ * yet handed to the destination's TCP stack; past that its source leaves wsplice_socks (TCP
+ * flow control then applies to the client) until the backlog falls to FC_LOW. A new tunnel
+ * starts with FC_FIRST of credit so that idle tunnels reserve little of the global budget.
+ */
+#define FC_HIGH (4u << 20)
+#define FC_LOW (1u << 20)
+#define FC_FIRST (64u << 10)
+#define FC_MIN_GRANT (16u << 10)
+#define FC_POLL_MS 5
+#define HASH_BITS 14
+
+struct splice {
+	struct wsplice_bpf *skel;
+	int socks_fd, targets_fd, sock_fd, limit_fd, stats_fd, link_fd;
+	struct ring_buffer *rb;
+	struct fd_handler rb_fh;
+	struct timer poll;
+	struct ctx *ctx;
+	struct splice_dir *hash[1 << HASH_BITS];
+	struct splice_pair *polling;	/* pairs with a paused or draining direction */
+	uint64_t budget_max, budget_used;
+	char pin_dir[64];
+};
+
+static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+static void splice_srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+static void splice_timer(struct loop *loop, struct timer *t);
+static void poll_timer(struct loop *loop, struct timer *t);
+
+static struct stream *pair_stream(struct splice_pair *p)
+{
+	return container_of(p, struct stream, pair);
+}
+
+/* --- kernel checks and set-up --------------------------------------------------------------- */
+
+/*
+ * Splicing needs two sockmap fixes: duplicated bytes after a partial send (commit 3b4f14b7) and
+ * a use-after-free between the backlog worker and close (CVE-2025-38154), both in 6.16 and in
+ * the stable releases below. Older kernels get the userspace path.
+ */
+bool splice_kernel_ok(char *why, size_t whylen)
+{
+	static const struct {
+		int major, minor, patch;
+	} fixed[] = { { 6, 12, 34 }, { 6, 6, 94 }, { 6, 1, 142 }, { 5, 15, 186 } };
+	int major = 0, minor = 0, patch = 0;
+	struct utsname u;
+
+	uname(&u);
+	sscanf(u.release, "%d.%d.%d", &major, &minor, &patch);
+	if (major > 6 || (major == 6 && minor >= 16))
+		return true;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (major == fixed[i].major && minor == fixed[i].minor && patch >= fixed[i].patch)
+			return true;
+	snprintf(why, whylen,
+		 "kernel %s lacks the sockmap fixes of 6.16 (6.12.34, 6.6.94, 6.1.142, 5.15.186)",
+		 u.release);
+	return false;
+}
+
+/* libbpf's messages go one level below ours (its warnings are our info, its info our debug,
+ * its debug nowhere); they carry their own "libbpf: " prefix. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+	char msg[512];
+	int n;
+
+	if (level == LIBBPF_DEBUG || !log_enabled(lvl))
+		return 0;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n >= (int)sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (n > 0 && msg[n - 1] == '\n')
+		msg[n - 1] = 0;
+	log_msg(lvl, "%s", msg);
+	return 0;
+}
+
+static int ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	mkdir("/sys/fs/bpf", 0700);
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0)
+		return -errno;
+	pr_notice("mounted bpffs at /sys/fs/bpf");
+	return 0;
+}
+
+/* Unlinks every pin in dir, then dir. */
+static void remove_pins(const char *dir)
+{
+	struct dirent *de;
+	char path[512];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* A crashed or killed instance leaves its pins: remove those of pids no longer running. */
+static void clean_stale_pins(void)
+{
+	struct dirent *de;
+	char path[300];
+	DIR *d = opendir(WSPLICE_PIN_ROOT);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int pid = atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), WSPLICE_PIN_ROOT "/%s", de->d_name);
+		pr_notice("removing BPF objects pinned by dead instance %d", pid);
+		remove_pins(path);
+	}
+	closedir(d);
+}
+
+static int pin_all(struct splice *sp)
+{
+	struct bpf_map *map;
+	char path[128];
+	int err;
+
+	mkdir(WSPLICE_PIN_ROOT, 0700);
+	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
+	if (mkdir(sp->pin_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	bpf_object__for_each_map(map, sp->skel->obj)
+	{
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sp->pin_dir, bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err)
+			return err;
+	}
+	snprintf(path, sizeof(path), "%s/wsplice_verdict", sp->pin_dir);
+	err = bpf_program__pin(sp->skel->progs.wsplice_verdict, path);
+	if (err)
+		return err;
+	if (sp->link_fd >= 0) {
+		snprintf(path, sizeof(path), "%s/wsplice_link", sp->pin_dir);
+		if (bpf_obj_pin(sp->link_fd, path) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Attaches the verdict to wsplice_socks: a link where the kernel has sockmap links (6.10+), so
+ * it goes away with the process; a plain attach otherwise. */
+static int attach_verdict(struct splice *sp)
+{
+	int prog = bpf_program__fd(sp->skel->progs.wsplice_verdict);
+
+	sp->link_fd = bpf_link_create(prog, sp->socks_fd, BPF_SK_SKB_VERDICT, NULL);
+	if (sp->link_fd >= 0)
+		return 0;
+	if (bpf_prog_attach(prog, sp->socks_fd, BPF_SK_SKB_VERDICT, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static int on_event(void *arg, void *data, size_t size);
+
+static void rb_io(struct loop *loop, struct fd_handler *h, uint32_t events)
+{
+	struct splice *sp = container_of(h, struct splice, rb_fh);
+
+	(void)loop;
+	(void)events;
+	ring_buffer__consume(sp->rb);
+}
+
+/* The global in-flight budget: 1/16 of RAM, between 64 MiB and 1 GiB. */
+static uint64_t budget_for_machine(void)
+{
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 16;
+
+	if (ram < (64ull << 20))
+		return 64ull << 20;
+	return ram > (1ull << 30) ? 1ull << 30 : ram;
+}
+
+int splice_open(struct ctx *ctx, char *why, size_t whylen)
+{
+	struct splice *sp = calloc(1, sizeof(*sp));
+	int err;
+
+	if (!sp)
+		return -ENOMEM;
+	sp->ctx = ctx;
+	sp->link_fd = -1;
+	loop_timer_init(&sp->poll, poll_timer);
+	libbpf_set_print(libbpf_print);
+	err = ensure_bpffs();
+	if (err) {
+		snprintf(why, whylen, "cannot mount bpffs: %s", strerror(-err));
+		goto cleanup;
+	}
+	clean_stale_pins();
+	sp->skel = wsplice_bpf__open_and_load();
+	if (!sp->skel) {
+		err = -errno;
+		snprintf(why, whylen, "cannot load the BPF program: %s", strerror(-err));
+		goto cleanup;
+	}
+	sp->socks_fd = bpf_map__fd(sp->skel->maps.wsplice_socks);
+	sp->targets_fd = bpf_map__fd(sp->skel->maps.wsplice_targets);
+	sp->sock_fd = bpf_map__fd(sp->skel->maps.wsplice_sock);
+	sp->limit_fd = bpf_map__fd(sp->skel->maps.wsplice_limit);
+	sp->stats_fd = bpf_map__fd(sp->skel->maps.wsplice_stats);
+	err = attach_verdict(sp);
+	if (err) {
+		snprintf(why, whylen, "cannot attach the verdict program: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = pin_all(sp);
+	if (err) {
+		snprintf(why, whylen, "cannot pin under %s: %s", sp->pin_dir, strerror(-err));
+		goto cleanup;
+	}
+	sp->rb = ring_buffer__new(bpf_map__fd(sp->skel->maps.wsplice_events), on_event, sp, NULL);
+	if (!sp->rb) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open the event ring: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = loop_add_fd(ctx->loop, &sp->rb_fh, ring_buffer__epoll_fd(sp->rb), EPOLLIN, rb_io);
+	if (err) {
+		snprintf(why, whylen, "epoll: %s", strerror(-err));
+		goto cleanup;
+	}
+	sp->budget_max = budget_for_machine();
+	ctx->splice = sp;
+	return 0;
+cleanup:
+	ctx->splice = sp;
+	splice_close(ctx);
+	return err;
+}
+
+void splice_close(struct ctx *ctx)
+{
+	struct splice *sp = ctx->splice;
+
+	if (!sp)
+		return;
+	if (sp->rb) {
+		loop_del_fd(ctx->loop, &sp->rb_fh);
+		ring_buffer__free(sp->rb);
+	}
+	loop_timer_del(ctx->loop, &sp->poll);
+	if (sp->pin_dir[0])
+		remove_pins(sp->pin_dir);
+	if (sp->link_fd >= 0)
+		close(sp->link_fd);
+	wsplice_bpf__destroy(sp->skel);
+	free(sp);
+	ctx->splice = NULL;
+}
+
+uint64_t splice_kernel_bytes(struct ctx *ctx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = WSPLICE_STAT_REDIRECTED_BYTES;
+	uint64_t sum = 0, *vals;
+
+	if (!ctx->splice || ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (vals && bpf_map_lookup_elem(ctx->splice->stats_fd, &key, vals) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+/* --- per-tunnel state ----------------------------------------------------------------------- */
+
+static unsigned int hash_of(uint64_t cookie)
+{
+	return (cookie * 0x9e3779b97f4a7c15ull) >> (64 - HASH_BITS);
+}
+
+static void hash_add(struct splice *sp, struct splice_dir *d)
+{
+	unsigned int h = hash_of(d->cookie);
+
+	d->hnext = sp->hash[h];
+	sp->hash[h] = d;
+}
+
+static void hash_del(struct splice *sp, struct splice_dir *d)
+{
+	struct splice_dir **pp = &sp->hash[hash_of(d->cookie)];
+
+	while (*pp && *pp != d)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = d->hnext;
+}
+
+static struct splice_dir *hash_find(struct splice *sp, uint64_t cookie)
+{
+	struct splice_dir *d = sp->hash[hash_of(cookie)];
+
+	while (d && d->cookie != cookie)
+		d = d->hnext;
+	return d;
+}
+
+static void poll_add(struct splice *sp, struct splice_pair *p)
+{
+	if (p->polled)
+		return;
+	p->polled = true;
+	p->poll_next = sp->polling;
+	p->poll_prev = NULL;
+	if (sp->polling)
+		sp->polling->poll_prev = p;
+	sp->polling = p;
+	if (!loop_timer_armed(&sp->poll))
+		loop_timer_add(sp->ctx->loop, &sp->poll, FC_POLL_MS);
+}
+
+static void poll_del(struct splice *sp, struct splice_pair *p)
+{
+	if (!p->polled)
+		return;
+	if (p->poll_prev)
+		p->poll_prev->poll_next = p->poll_next;
+	else
+		sp->polling = p->poll_next;
+	if (p->poll_next)
+		p->poll_next->poll_prev = p->poll_prev;
+	p->polled = false;
+}
+
+/* Bytes a socket has handed to TCP since it was created: acknowledged plus still queued. */
+static int tcp_sent(int fd, uint64_t *sent)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return -errno;
+	*sent = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
+static int sock_state(struct splice *sp, uint64_t cookie, struct wsplice_sock *v)
+{
+	if (bpf_map_lookup_elem(sp->sock_fd, &cookie, v) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Redirected by BPF from src but not yet in dst's TCP stack. Returns 0 or -errno. */
+static int dir_inflight(struct splice *sp, struct splice_dir *d, uint64_t *bytes,
+			uint64_t *inflight)
+{
+	struct wsplice_sock v;
+	uint64_t sent;
+	int err;
+
+	err = sock_state(sp, d->cookie, &v);
+	if (!err)
+		err = tcp_sent(d->dst_fd, &sent);
+	if (err)
+		return err;
+	sent -= d->dst_base;
+	*bytes = v.bytes;
+	*inflight = v.bytes > sent ? v.bytes - sent : 0;
+	return 0;
+}
+
+/* Lets BPF forward up to grant more bytes from d's source before it asks again. */
+static int set_limit(struct splice *sp, struct splice_dir *d, uint64_t bytes, uint64_t grant)
+{
+	struct wsplice_limit lim = { .notify_at = bytes + grant };
+
+	d->notify_at = lim.notify_at;
+	if (bpf_map_update_elem(sp->limit_fd, &d->cookie, &lim, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static void reserve(struct splice *sp, struct splice_dir *d, uint64_t amount)
+{
+	sp->budget_used -= d->reserved;
+	d->reserved = amount;
+	sp->budget_used += amount;
+}
+
+/* Bytes this direction may be granted now: up to FC_HIGH in flight, within the global budget
+ * (what the other directions reserve). */
+static uint64_t grant_for(struct splice *sp, struct splice_dir *d, uint64_t inflight)
+{
+	uint64_t others = sp->budget_used - d->reserved, want, avail;
+
+	want = inflight < FC_HIGH ? FC_HIGH - inflight : 0;
+	avail = sp->budget_max > others + inflight ? sp->budget_max - others - inflight : 0;
+	return want < avail ? want : avail;
+}
+
+static int dir_pause(struct splice *sp, struct splice_dir *d, uint64_t inflight)
+{
+	if (bpf_map_delete_elem(sp->socks_fd, &d->cookie) < 0 && errno != ENOENT)
+		return -errno;
+	d->paused = true;
+	reserve(sp, d, inflight);
+	sp->ctx->cnt.flow_pauses++;
+	poll_add(sp, d->pair);
+	return 0;
+}
+
+static int dir_resume(struct splice *sp, struct splice_dir *d)
+{
+	uint64_t fd = d->src_fd;
+	int one = 1;
+
+	if (bpf_map_update_elem(sp->socks_fd, &d->cookie, &fd, BPF_NOEXIST) < 0)
+		return -errno;
+	d->paused = false;
+	/* what arrived while paused sits in the receive queue: make the verdict see it */
+	setsockopt(d->src_fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	return 0;
+}
+
+/*
+ * Re-evaluates a direction's credit: grants more, pauses it, or resumes it.
+ * Returns 0 or -errno (the caller then aborts the tunnel).
+ */
+static int dir_check(struct splice *sp, struct splice_dir *d)
+{
+	uint64_t bytes, inflight, grant;
+	struct wsplice_sock v;
+	int err;
+
+	for (int round = 0; round < 4; round++) {
+		err = dir_inflight(sp, d, &bytes, &inflight);
+		if (err)
+			return err;
+		if (d->paused && inflight > FC_LOW) {
+			reserve(sp, d, inflight);
+			return 0;
+		}
+		grant = grant_for(sp, d, inflight);
+		if (grant < FC_MIN_GRANT) {
+			if (!d->paused)
+				return dir_pause(sp, d, inflight);
+			reserve(sp, d, inflight);
+			return 0;
+		}
+		reserve(sp, d, inflight + grant);
+		err = set_limit(sp, d, bytes, grant);
+		if (!err && d->paused)
+			err = dir_resume(sp, d);
+		if (!err)
+			err = sock_state(sp, d->cookie, &v);
+		if (err)
+			return err;
+		/* BPF tests for crossing the mark: one crossed while it was being written raised
+		 * no event, so look again */
+		if (v.bytes < d->notify_at)
+			return 0;
+	}
+	return 0;
+}
+
+static int on_event(void *arg, void *data, size_t size)
+{
+	struct splice *sp = arg;
+	const struct wsplice_event *ev = data;
+	struct splice_dir *d;
+
+	if (size < sizeof(*ev))
+		return 0;
+	d = hash_find(sp, ev->cookie);
+	if (!d || d->paused)
+		return 0;
+	if (dir_check(sp, d) < 0)
+		stream_tunnel_end(pair_stream(d->pair), "SD");
+	return 0;
+}
+
+/* --- handover -------------------------------------------------------------------------------- */
+
+static int sock_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+static int dir_init(struct splice *sp, struct splice_dir *d, int src, int dst, uint64_t peer)
+{
+	struct wsplice_sock v = { .peer = peer };
+	int err;
+
+	d->src_fd = src;
+	d->dst_fd = dst;
+	err = tcp_sent(dst, &d->dst_base);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(sp->sock_fd, &d->cookie, &v, BPF_NOEXIST) < 0)
+		return -errno;
+	reserve(sp, d, FC_FIRST);
+	return set_limit(sp, d, 0, FC_FIRST);
+}
+
+static void map_forget(struct splice *sp, uint64_t cookie)
+{
+	bpf_map_delete_elem(sp->socks_fd, &cookie);
+	bpf_map_delete_elem(sp->targets_fd, &cookie);
+	bpf_map_delete_elem(sp->sock_fd, &cookie);
+	bpf_map_delete_elem(sp->limit_fd, &cookie);
+}
+
+/* Inserts both sockets, targets first: a verdict may run as soon as a socket is in
+ * wsplice_socks, and its peer must then be a valid redirect target. */
+static int insert_pair(struct splice *sp, struct splice_pair *p)
+{
+	uint64_t fd;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		fd = p->dir[i].src_fd;
+		if (bpf_map_update_elem(sp->targets_fd, &p->dir[i].cookie, &fd, BPF_NOEXIST) < 0)
+			return -errno;
+	}
+	for (i = 0; i < 2; i++) {
+		fd = p->dir[i].src_fd;
+		if (bpf_map_update_elem(sp->socks_fd, &p->dir[i].cookie, &fd, BPF_NOEXIST) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void undo_start(struct splice *sp, struct splice_pair *p)
+{
+	for (int i = 0; i < 2; i++) {
+		reserve(sp, &p->dir[i], 0);
+		if (p->dir[i].cookie)
+			map_forget(sp, p->dir[i].cookie);
+	}
+}
+
+int splice_tunnel_start(struct stream *s)
+{
+	struct splice *sp = s->ctx->splice;
+	struct splice_pair *p = &s->pair;
+	struct loop *loop = s->ctx->loop;
+	int err, one = 1;
+
+	memset(p, 0, sizeof(*p));
+	p->dir[0].pair = p->dir[1].pair = p;
+	err = sock_cookie(s->cs.fd, &p->dir[0].cookie);
+	if (!err)
+		err = sock_cookie(s->ss.fd, &p->dir[1].cookie);
+	if (!err)
+		err = dir_init(sp, &p->dir[0], s->cs.fd, s->ss.fd, p->dir[1].cookie);
+	if (!err)
+		err = dir_init(sp, &p->dir[1], s->ss.fd, s->cs.fd, p->dir[0].cookie);
+	if (!err)
+		err = insert_pair(sp, p);
+	if (err) {
+		pr_warn("frontend '%s': splice: %s; tunnel stays in user space", s->fe->id,
+			strerror(-err));
+		undo_start(sp, p);
+		return err;
+	}
+	p->inserted = true;
+	hash_add(sp, &p->dir[0]);
+	hash_add(sp, &p->dir[1]);
+	/* bytes queued before insertion stay stuck until more arrive: this runs the verdict
+	 * over them, in order (sockmap-notes.md, handover step 4) */
+	setsockopt(s->cs.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(s->ss.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	/* EPOLLIN would wake us once per skb; only the FIN and errors matter now */
+	loop_del_fd(loop, &s->cs.fh);
+	loop_del_fd(loop, &s->ss.fh);
+	loop_add_fd(loop, &s->cs.fh, s->cs.fd, EPOLLRDHUP, splice_cli_io);
+	loop_add_fd(loop, &s->ss.fh, s->ss.fd, EPOLLRDHUP, splice_srv_io);
+	buf_release(&s->req.in);
+	buf_release(&s->req.out);
+	buf_release(&s->res.in);
+	buf_release(&s->res.out);
+	s->st = ST_TUNNEL_KERNEL;
+	s->ctx->cnt.cur_spliced++;
+	s->timer.cb = splice_timer;
+	loop_timer_add(loop, &s->timer, 0);
+	return 0;
+}
+
+void splice_tunnel_bytes(struct stream *s, uint64_t *c2s, uint64_t *s2c)
+{
+	struct splice_pair *p = &s->pair;
+	struct wsplice_sock v;
+
+	for (int i = 0; i < 2; i++)
+		if (p->inserted && sock_state(s->ctx->splice, p->dir[i].cookie, &v) == 0)
+			p->final_bytes[i] = v.bytes + p->dir[i].passed;
+	*c2s = p->final_bytes[0];
+	*s2c = p->final_bytes[1];
+}
+
+void splice_tunnel_stop(struct stream *s)
+{
+	struct splice *sp = s->ctx->splice;
+	struct splice_pair *p = &s->pair;
+	uint64_t c2s, s2c;
+
+	if (!p->inserted)
+		return;
+	splice_tunnel_bytes(s, &c2s, &s2c);
+	poll_del(sp, p);
+	for (int i = 0; i < 2; i++)
+		hash_del(sp, &p->dir[i]);
+	undo_start(sp, p);
+	p->inserted = false;
+	s->ctx->cnt.cur_spliced--;
+}
+
+/* --- EOF, errors, timeouts ------------------------------------------------------------------ */
+
+/*
+ * The FIN is not forwarded by the redirect: once everything redirected before it reached the
+ * destination's TCP stack, user space shuts the destination down. Bytes the verdict could not
+ * redirect (passed) are read here and sent after the redirected ones. Returns 1 when the FIN
+ * was propagated, 0 to wait, -1 on error.
+ */
+static int dir_drain(struct stream *s, struct splice_dir *d)
+{
+	struct splice *sp = s->ctx->splice;
+	uint64_t bytes, inflight;
+	char buf[16384];
+	ssize_t n;
+
+	if (d->shut)
+		return 1;
+	if (d->paused)
+		return dir_check(sp, d) < 0 ? -1 : 0;
+	if (dir_inflight(sp, d, &bytes, &inflight) < 0)
+		return -1;
+	if (inflight)
+		return 0;
+	while ((n = recv(d->src_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		/* rare (a failed redirect): blocking is acceptable for this short copy */
+		if (send(d->dst_fd, buf, n, MSG_NOSIGNAL) != n)
+			return -1;
+		d->passed += n;
+		s->ctx->cnt.user_relay_bytes += n;
+	}
+	if (n < 0 && errno != EAGAIN)
+		return -1;
+	if (n < 0)
+		return 0;
+	shutdown(d->dst_fd, SHUT_WR);
+	d->shut = true;
+	return 1;
+}
+
+/* Progress of a tunnel with a paused or draining direction. Returns true to keep polling. */
+static bool pair_poll(struct stream *s)
+{
+	struct splice_pair *p = &s->pair;
+	bool again = false;
+	int i, r;
+
+	for (i = 0; i < 2; i++) {
+		struct splice_dir *d = &p->dir[i];
+
+		if (d->eof) {
+			r = dir_drain(s, d);
+			if (r < 0) {
+				stream_tunnel_end(s, i ? "SD" : "CD");
+				return false;
+			}
+			again |= r == 0;
+		} else if (d->paused) {
+			if (dir_check(s->ctx->splice, d) < 0) {
+				stream_tunnel_end(s, "SD");
+				return false;
+			}
+			again |= d->paused;
+		}
+	}
+	if (p->dir[0].shut && p->dir[1].shut) {
+		stream_tunnel_end(s, "--");
+		return false;
+	}
+	return again;
+}
+
+static void poll_timer(struct loop *loop, struct timer *t)
+{
+	struct splice *sp = container_of(t, struct splice, poll);
+	struct splice_pair *p, *next;
+
+	for (p = sp->polling; p; p = next) {
+		next = p->poll_next;
+		/* pair_poll may end the tunnel, which unlinks p (and only p) */
+		if (!pair_poll(pair_stream(p)))
+			poll_del(sp, p);
+	}
+	if (sp->polling)
+		loop_timer_add(loop, t, FC_POLL_MS);
+}
+
+static void splice_side_io(struct stream *s, bool client, uint32_t events)
+{
+	struct fd_handler *h = client ? &s->cs.fh : &s->ss.fh;
+	struct splice_dir *d = &s->pair.dir[client ? 0 : 1];
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			pr_debug("stream %llu: %s side: %s", (unsigned long long)s->id,
+				 client ? "client" : "server", strerror(err));
+			return stream_tunnel_end(s, client ? "CD" : "SD");
+		}
+	}
+	if (!(events & (EPOLLRDHUP | EPOLLHUP)) || d->eof)
+		return;
+	d->eof = true;
+	/* edge-triggered from now on: the FIN stays readable, and later a HUP stays */
+	loop_mod_fd(s->ctx->loop, h, EPOLLRDHUP | EPOLLET);
+	if (pair_poll(s))
+		poll_add(s->ctx->splice, &s->pair);
+	else if (!s->killed)
+		poll_del(s->ctx->splice, &s->pair);
+	if (!s->killed)
+		splice_timer(s->ctx->loop, &s->timer);
+}
+
+static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
+{
+	(void)loop;
+	splice_side_io(container_of(h, struct stream, cs.fh), true, events);
+}
+
+static void splice_srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
+{
+	(void)loop;
+	splice_side_io(container_of(h, struct stream, ss.fh), false, events);
+}
+
+/* Idle timeouts from the last activity BPF recorded on each socket. */
+static void splice_timer(struct loop *loop, struct timer *t)
+{
+	struct stream *s = container_of(t, struct stream, timer);
+	struct splice *sp = s->ctx->splice;
+	struct wsplice_sock c = { 0 }, v = { 0 };
+	uint64_t now = loop_now_ms(loop), cli, srv, when, start = s->t_connected;
+	char cause;
+
+	sock_state(sp, s->pair.dir[0].cookie, &c);
+	sock_state(sp, s->pair.dir[1].cookie, &v);
+	/* no byte yet: the tunnel's start counts as activity */
+	cli = c.last_ns ? c.last_ns / 1000000 : s->cs.last_ms;
+	srv = v.last_ns ? v.last_ns / 1000000 : s->ss.last_ms;
+	if (cli < start)
+		cli = s->cs.last_ms > start ? s->cs.last_ms : start;
+	if (srv < start)
+		srv = s->ss.last_ms > start ? s->ss.last_ms : start;
+	when = tunnel_deadline(s, cli, srv, s->pair.dir[0].eof || s->pair.dir[1].eof, &cause);
+	if (!when)
+		return;
+	if (when <= now) {
+		char term[3] = { cause, 'D', 0 };
+
+		return stream_tunnel_end(s, term);
+	}
+	loop_timer_at(loop, t, when);
+}

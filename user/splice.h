@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_SPLICE_H
+#define WSPLICE_SPLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+/*
+ * The kernel data path: BPF objects (bpf/wsplice.bpf.c), their pins under
+ * /sys/fs/bpf/wsplice/<pid>/, and the user-space half of each spliced tunnel: handover,
+ * flow control, EOF propagation, idle timeouts and teardown. docs/design.md tells the rules
+ * and the measurements behind them.
+ */
+
+struct ctx;
+struct splice;
+struct stream;
+struct splice_pair;
+
+/* One direction of a spliced tunnel, named by the socket it reads from. */
+struct splice_dir {
+	struct splice_dir *hnext;	/* cookie hash chain */
+	struct splice_pair *pair;
+	uint64_t cookie;		/* source socket */
+	int src_fd, dst_fd;
+	uint64_t dst_base;		/* dst's acked + queued bytes at insertion */
+	uint64_t notify_at;		/* current flow-control mark */
+	uint64_t reserved;		/* share of the global in-flight budget */
+	uint64_t passed;		/* bytes BPF left to user space, then relayed */
+	bool paused;			/* removed from wsplice_socks by flow control */
+	bool eof;			/* FIN seen on src */
+	bool shut;			/* FIN propagated: shutdown(dst, SHUT_WR) */
+};
+
+struct splice_pair {
+	struct splice_dir dir[2];	/* [0] client to server, [1] server to client */
+	bool inserted;
+	bool polled;			/* on the poll list: a direction paused or draining */
+	struct splice_pair *poll_next, *poll_prev;
+	uint64_t final_bytes[2];	/* kernel byte counts, kept once the maps forget them */
+};
+
+/*
+ * Loads and attaches the BPF program and pins everything. Returns 0, or a negative errno with
+ * the reason in why (the caller then uses the userspace path).
+ */
+int splice_open(struct ctx *ctx, char *why, size_t whylen);
+void splice_close(struct ctx *ctx);
+
+/* True when this kernel has the sockmap fixes splicing relies on (see splice.c). */
+bool splice_kernel_ok(char *why, size_t whylen);
+
+/*
+ * Hands a tunnel whose user-space buffers are empty to the kernel. On success the stream is in
+ * ST_TUNNEL_KERNEL and splice.c owns its events and timer until it calls stream_tunnel_end().
+ * Returns 0 or a negative errno (nothing changed: the caller keeps relaying in user space).
+ */
+int splice_tunnel_start(struct stream *s);
+
+/* Removes a tunnel's sockets from every map (an abort: queued bytes are discarded). */
+void splice_tunnel_stop(struct stream *s);
+
+/* Bytes the kernel forwarded for this tunnel: client to server and server to client. */
+void splice_tunnel_bytes(struct stream *s, uint64_t *c2s, uint64_t *s2c);
+
+/* Total bytes forwarded by the BPF program since it was loaded (all CPUs). */
+uint64_t splice_kernel_bytes(struct ctx *ctx);
+
+#endif /* WSPLICE_SPLICE_H */

@@ -1,0 +1,887 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "stream.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "errors.h"
+#include "listener.h"
+#include "log.h"
+#include "relay.h"
+#include "ws.h"
+
+/* HAProxy's defaults: "retries 3", and a turn-around of min(timeout connect, 1s) between
+ * attempts so that a restarting server is not hammered. */
+#define CONNECT_RETRIES 3
+#define RETRY_DELAY_MS 1000
+
+static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+static void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+static void stream_timeout(struct loop *loop, struct timer *t);
+static void stream_process(struct stream *s);
+static void stream_update(struct stream *s);
+static void start_request(struct stream *s);
+static void connect_server(struct stream *s);
+
+/* Socket I/O. Both return bytes moved (>0), 0 when nothing moved (EAGAIN or no room), or
+ * -1 on EOF or error (side->eof or side->err set). */
+
+static ssize_t side_recv(struct stream *s, struct side *sd, struct chan *c, size_t cap)
+{
+	size_t room = buf_prepare(&c->in, cap);
+	ssize_t n;
+
+	if (sd->fd < 0 || sd->eof || !room)
+		return 0;
+	n = recv(sd->fd, c->in.data + c->in.tail, room, 0);
+	if (n > 0) {
+		c->in.tail += n;
+		sd->rx += n;
+		sd->last_ms = loop_now_ms(s->ctx->loop);
+		return n;
+	}
+	if (n == 0) {
+		sd->eof = true;
+		return -1;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	sd->err = errno;
+	return -1;
+}
+
+static ssize_t send_some(struct stream *s, struct side *sd, const char *p, size_t len)
+{
+	ssize_t n = send(sd->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n >= 0) {
+		sd->tx += n;
+		if (n)
+			sd->last_ms = loop_now_ms(s->ctx->loop);
+		return n;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	sd->err = errno;
+	return -1;
+}
+
+/* Sends c->out then the forwardable bytes of c->in to sd. Returns -1 on a write error, else 0. */
+static int chan_flush(struct stream *s, struct chan *c, struct side *sd)
+{
+	ssize_t n;
+
+	if (sd->fd < 0)
+		return 0;
+	while (!buf_empty(&c->out)) {
+		n = send_some(s, sd, buf_ptr(&c->out), buf_len(&c->out));
+		if (n <= 0)
+			return n;
+		buf_consume(&c->out, n);
+	}
+	while (c->fwd) {
+		n = send_some(s, sd, buf_ptr(&c->in), c->fwd);
+		if (n <= 0)
+			return n;
+		buf_consume(&c->in, n);
+		c->fwd -= n;
+	}
+	return 0;
+}
+
+static bool chan_pending(const struct chan *c)
+{
+	return !buf_empty(&c->out) || c->fwd;
+}
+
+static void side_close(struct stream *s, struct side *sd)
+{
+	if (sd->fd < 0)
+		return;
+	loop_del_fd(s->ctx->loop, &sd->fh);
+	close(sd->fd);
+	sd->fd = -1;
+}
+
+static void set_term(struct stream *s, char cause, char state)
+{
+	if (s->term[0] == '-')
+		s->term[0] = cause;
+	if (s->term[1] == '-')
+		s->term[1] = state;
+}
+
+/* The stream state letter HAProxy logs beside a termination cause. */
+static char state_letter(const struct stream *s)
+{
+	switch (s->st) {
+	case ST_REQ_HEAD:
+		return 'R';
+	case ST_CONNECT:
+		return 'C';
+	case ST_HTTP:
+		return s->res.msg.state == HTTP_MSG_HEAD ? 'H' : 'D';
+	default:
+		return 'D';
+	}
+}
+
+void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	int one = 1;
+
+	if (!s) {
+		pr_warn("frontend '%s': out of memory, connection dropped", fe->id);
+		close(fd);
+		return;
+	}
+	s->ctx = ctx;
+	s->id = ctx->next_stream_id++;
+	s->fe = fe;
+	s->cli_addr = *addr;
+	s->cs.fd = fd;
+	s->ss.fd = -1;
+	loop_timer_init(&s->timer, stream_timeout);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (loop_add_fd(ctx->loop, &s->cs.fh, fd, EPOLLIN | EPOLLRDHUP, cli_io) < 0) {
+		pr_warn("frontend '%s': epoll: %s", fe->id, strerror(errno));
+		close(fd);
+		free(s);
+		return;
+	}
+	s->next = ctx->streams;
+	if (ctx->streams)
+		ctx->streams->prev = s;
+	ctx->streams = s;
+	ctx->actconn++;
+	ctx->cnt.cum_conns++;
+	fe->cur_conns++;
+	fe->cum_conns++;
+	s->cs.last_ms = loop_now_ms(ctx->loop);
+	start_request(s);
+	if (fe->mode == PX_MODE_TCP) {
+		s->be = fe->defbe ? fe->defbe : fe;
+		stream_process(s);
+	}
+	stream_update(s);
+}
+
+/* Resets per-request state; the client connection stays. */
+static void start_request(struct stream *s)
+{
+	http_msg_init(&s->req.msg, HTTP_REQUEST);
+	http_msg_init(&s->res.msg, HTTP_RESPONSE);
+	free(s->reqline);
+	s->reqline = NULL;
+	s->status = -1;
+	memcpy(s->term, "--", 3);
+	s->retries = 0;
+	s->upgrade_req = s->head_req = s->cli_close = false;
+	s->logged_asap = s->logged = false;
+	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = 0;
+	s->t_start = loop_now_ms(s->ctx->loop);
+	gettimeofday(&s->req_date, NULL);
+	s->st = ST_REQ_HEAD;
+}
+
+void stream_kill(struct stream *s)
+{
+	struct ctx *ctx = s->ctx;
+
+	if (s->killed)
+		return;
+	s->killed = true;
+	if (s->st == ST_TUNNEL_KERNEL)
+		splice_tunnel_stop(s);
+	if (s->st == ST_TUNNEL_USER || s->st == ST_TUNNEL_KERNEL)
+		ctx->cnt.cur_tunnels--;
+	/* a connection that sent nothing, or closed between requests, is not logged */
+	if (!s->logged && (s->reqline || s->status >= 0 || s->fe->mode == PX_MODE_TCP ||
+			   s->term[0] != '-'))
+		stream_log(s, false);
+	loop_timer_del(ctx->loop, &s->timer);
+	side_close(s, &s->cs);
+	side_close(s, &s->ss);
+	if (s->srv) {
+		s->srv->cur_conns--;
+		s->be->cur_conns--;
+		s->srv = NULL;
+	}
+	ctx->actconn--;
+	s->fe->cur_conns--;
+	/* unlink now, free before the next epoll_wait: events of this batch may still point here */
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		ctx->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = ctx->dead;
+	ctx->dead = s;
+	listeners_resume(ctx);
+}
+
+void stream_reap(struct ctx *ctx)
+{
+	struct stream *s;
+
+	while ((s = ctx->dead)) {
+		ctx->dead = s->next;
+		buf_release(&s->req.in);
+		buf_release(&s->req.out);
+		buf_release(&s->res.in);
+		buf_release(&s->res.out);
+		free(s->reqline);
+		free(s);
+	}
+}
+
+/* Queues an error page for the client and ends the stream once it is sent. */
+static void stream_error(struct stream *s, int code, char cause, char state)
+{
+	bool close = true;
+	const char *page;
+	size_t len;
+
+	set_term(s, cause, state);
+	page = http_error(code, close, &len);
+	s->status = code;
+	buf_release(&s->res.out);
+	if (!buf_append(&s->res.out, page, len, len))
+		close = true;
+	s->res.fwd = 0;
+	side_close(s, &s->ss);
+	if (s->srv) {
+		s->srv->cur_conns--;
+		s->be->cur_conns--;
+		s->srv = NULL;
+	}
+	s->st = ST_CLOSING;
+}
+
+/* Log line, HAProxy's httplog shape with the upload byte count added (docs/logging.md). */
+void stream_log(struct stream *s, bool asap)
+{
+	char date[64], addr[INET6_ADDRSTRLEN + 8];
+	uint64_t now = loop_now_ms(s->ctx->loop), up = s->cs.rx, down = s->cs.tx, c2s, s2c;
+	long tr, tc, tres, ta;
+	struct tm tm;
+	int port = 0;
+
+	if (s->st == ST_TUNNEL_KERNEL) {
+		splice_tunnel_bytes(s, &c2s, &s2c);
+		up += c2s;
+		down += s2c;
+	}
+	if (s->cli_addr.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&s->cli_addr;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
+		port = ntohs(a->sin6_port);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&s->cli_addr;
+
+		inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
+		port = ntohs(a->sin_port);
+	}
+	localtime_r(&s->req_date.tv_sec, &tm);
+	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
+	tr = s->t_head ? (long)(s->t_head - s->t_start) : -1;
+	tc = s->t_connected ? (long)(s->t_connected - s->t_conn_start) : -1;
+	tres = s->t_resp ? (long)(s->t_resp - s->t_connected) : -1;
+	ta = (long)(now - s->t_start);
+	if (!asap)
+		s->logged = true;
+	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/0/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
+		    "%u/%u/%u/%u/%d 0/0 \"%s\"",
+		    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
+		    s->be ? s->be->id : "<NOSRV>", s->srv ? s->srv->id : "<NOSRV>", tr, tc, tres,
+		    asap ? "+" : "", ta, s->status, asap ? "+" : "", (unsigned long long)down,
+		    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
+		    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
+		    s->srv ? s->srv->cur_conns : 0, s->retries,
+		    s->reqline ? s->reqline : (s->fe->mode == PX_MODE_TCP ? "" : "<BADREQ>"));
+}
+
+/* --- request side --------------------------------------------------------------------------- */
+
+static void keep_reqline(struct stream *s, const char *base)
+{
+	const struct http_msg *m = &s->req.msg;
+	size_t len = m->method.len + m->url.len + 12;
+
+	s->reqline = malloc(len);
+	if (s->reqline)
+		snprintf(s->reqline, len, "%.*s %.*s HTTP/%d.%d", (int)m->method.len,
+			 base + m->method.off, (int)m->url.len, base + m->url.off, m->p.http_major,
+			 m->p.http_minor);
+}
+
+/* Picks the backend: the first matching use_backend rule, else default_backend, else the
+ * proxy itself when it is a "listen". NULL: nobody to serve it (503). */
+static struct proxy *route(struct stream *s, const char *base)
+{
+	struct http_hdr hdrs[HTTP_MAX_HDRS];
+	struct acl_sample smp = { .src = (struct sockaddr *)&s->cli_addr };
+	struct switching_rule *r;
+
+	http_acl_sample(&s->req.msg, base, hdrs, &smp);
+	for (r = s->fe->rules; r; r = r->next)
+		if (!r->cond || acl_cond_eval(r->cond, &smp))
+			return r->be;
+	if (s->fe->defbe)
+		return s->fe->defbe;
+	return (s->fe->cap & PX_CAP_BE) ? s->fe : NULL;
+}
+
+static bool is_hop_header(const char *base, struct http_span name, bool upgrade)
+{
+	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection" };
+	const char *n = base + name.off;
+
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (name.len == strlen(hop[i]) && !strncasecmp(n, hop[i], name.len))
+			return !upgrade;
+	return false;
+}
+
+/* Appends "name: value\r\n" for every header but the hop-by-hop ones, then extra, then CRLF. */
+static bool put_headers(struct buf *out, const struct http_msg *m, const char *base, bool upgrade,
+			const char *extra)
+{
+	bool ok = true;
+
+	for (unsigned int i = 0; i < m->nhdr; i++) {
+		const struct http_hdr_span *h = &m->hdr[i];
+
+		if (is_hop_header(base, h->name, upgrade))
+			continue;
+		ok &= buf_append(out, base + h->name.off, h->name.len, STREAM_BUFSIZE);
+		ok &= buf_append(out, ": ", 2, STREAM_BUFSIZE);
+		ok &= buf_append(out, base + h->value.off, h->value.len, STREAM_BUFSIZE);
+		ok &= buf_append(out, "\r\n", 2, STREAM_BUFSIZE);
+	}
+	if (extra)
+		ok &= buf_append(out, extra, strlen(extra), STREAM_BUFSIZE);
+	ok &= buf_append(out, "\r\n", 2, STREAM_BUFSIZE);
+	return ok;
+}
+
+/* The request head as the server gets it: same line, hop-by-hop headers rewritten. */
+static bool build_request_head(struct stream *s, const char *base)
+{
+	const struct http_msg *m = &s->req.msg;
+	struct buf *out = &s->req.out;
+	char line[64];
+	int n;
+
+	n = snprintf(line, sizeof(line), " HTTP/%d.%d\r\n", m->p.http_major, m->p.http_minor);
+	if (!buf_append(out, base + m->method.off, m->method.len, STREAM_BUFSIZE) ||
+	    !buf_append(out, " ", 1, STREAM_BUFSIZE) ||
+	    !buf_append(out, base + m->url.off, m->url.len, STREAM_BUFSIZE) ||
+	    !buf_append(out, line, n, STREAM_BUFSIZE))
+		return false;
+	/* An upgrade keeps its Connection header untouched; otherwise the server side follows
+	 * http-server-close (close after each response) or keep-alive. */
+	return put_headers(out, m, base, s->upgrade_req,
+			   s->upgrade_req ? NULL : (s->srv_close ? "Connection: close\r\n" : NULL));
+}
+
+/* A complete request head is at the start of req.in: route it and start the server side. */
+static void on_request_head(struct stream *s)
+{
+	const char *base = buf_ptr(&s->req.in);
+	struct http_msg *m = &s->req.msg;
+	enum ws_req ws;
+
+	s->t_head = loop_now_ms(s->ctx->loop);
+	keep_reqline(s, base);
+	s->head_req = m->method.len == 4 && !memcmp(base + m->method.off, "HEAD", 4);
+	s->cli_close = !http_msg_keep_alive(m) || s->ctx->stopping;
+	ws = ws_check_request(m, base, s->ws_key);
+	if (ws == WS_REQ_BAD || m->hdr_overflow)
+		return stream_error(s, 400, 'P', 'R');
+	s->upgrade_req = ws == WS_REQ_OK;
+	s->be = route(s, base);
+	if (!s->be)
+		return stream_error(s, 503, 'P', 'R');
+	s->srv_close = (s->be->options & PX_O_HTTP_SERVER_CLOSE) ||
+		       (s->fe->options & PX_O_HTTP_SERVER_CLOSE) || s->upgrade_req;
+	if (!build_request_head(s, base))
+		return stream_error(s, 400, 'P', 'R');
+	buf_consume(&s->req.in, m->head_len);
+	s->req.fwd = 0;
+	s->st = ST_CONNECT;
+	connect_server(s);
+}
+
+/* --- server connection ---------------------------------------------------------------------- */
+
+static int connect_fd(struct stream *s)
+{
+	struct server *srv = s->srv;
+	int fd, one = 1;
+
+	fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&srv->addr, srv->addrlen) < 0 && errno != EINPROGRESS) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Starts (or retries) the connection to a server of s->be. */
+static void connect_server(struct stream *s)
+{
+	struct ctx *ctx = s->ctx;
+	int fd;
+
+	if (!s->srv) {
+		s->srv = lb_pick(s->be);
+		if (!s->srv) {
+			/* HAProxy logs "backend X has no server available!" on the transition,
+			 * and answers 503 with "SC" */
+			return stream_error(s, 503, 'S', 'C');
+		}
+		s->srv->cur_conns++;
+		s->srv->cum_conns++;
+		s->be->cur_conns++;
+		s->be->cum_conns++;
+	}
+	s->t_conn_start = loop_now_ms(ctx->loop);
+	fd = connect_fd(s);
+	if (fd < 0) {
+		pr_warn("backend '%s': server '%s': socket: %s", s->be->id, s->srv->id,
+			strerror(-fd));
+		return stream_error(s, 503, 'S', 'C');
+	}
+	s->ss.fd = fd;
+	s->ss.eof = s->ss.shut_wr = false;
+	s->ss.err = 0;
+	s->ss.last_ms = s->t_conn_start;
+	if (loop_add_fd(ctx->loop, &s->ss.fh, fd, EPOLLOUT | EPOLLRDHUP, srv_io) < 0) {
+		side_close(s, &s->ss);
+		return stream_error(s, 503, 'S', 'C');
+	}
+	s->st = ST_CONNECT;
+}
+
+/* The connection attempt failed (err) or timed out: retry, or answer 503. */
+static void connect_failed(struct stream *s, int err, bool timeout)
+{
+	unsigned int delay = s->be->timeout.connect;
+
+	side_close(s, &s->ss);
+	if (s->retries >= CONNECT_RETRIES) {
+		pr_debug("backend '%s': server '%s': connect: %s", s->be->id, s->srv->id,
+			 timeout ? "timeout" : strerror(err));
+		return stream_error(s, 503, timeout ? 's' : 'S', 'C');
+	}
+	s->retries++;
+	if (!delay || delay > RETRY_DELAY_MS)
+		delay = RETRY_DELAY_MS;
+	/* the timer fires with no server fd in ST_CONNECT: that is the retry */
+	loop_timer_add(s->ctx->loop, &s->timer, timeout ? 0 : delay);
+}
+
+static void on_connected(struct stream *s)
+{
+	s->t_connected = loop_now_ms(s->ctx->loop);
+	if (s->fe->mode == PX_MODE_TCP) {
+		s->status = -1;
+		relay_tunnel_start(s);
+		return;
+	}
+	s->st = ST_HTTP;
+}
+
+static void check_connect(struct stream *s)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(s->ss.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err)
+		return connect_failed(s, err, false);
+	on_connected(s);
+}
+
+/* --- HTTP forwarding ------------------------------------------------------------------------ */
+
+/* Runs the parser over the unparsed bytes of c->in and makes them forwardable. Returns -1 on
+ * a framing error, else 0. */
+static int chan_parse_body(struct chan *c)
+{
+	size_t used;
+	int r;
+
+	if (c->msg.state != HTTP_MSG_BODY)
+		return 0;
+	r = http_parse_body(&c->msg, buf_ptr(&c->in) + c->fwd, buf_len(&c->in) - c->fwd, &used);
+	c->fwd += used;
+	return r < 0 ? -1 : 0;
+}
+
+static bool build_response_head(struct stream *s, const char *base)
+{
+	const struct http_msg *m = &s->res.msg;
+	struct buf *out = &s->res.out;
+	const char *extra = NULL;
+	char line[64];
+	int n;
+
+	if (s->cli_close || http_msg_needs_eof(m)) {
+		s->cli_close = true;
+		extra = "connection: close\r\n";
+	} else if (s->req.msg.p.http_minor == 0) {
+		extra = "connection: keep-alive\r\n";
+	}
+	n = snprintf(line, sizeof(line), "HTTP/%d.%d %d ", m->p.http_major, m->p.http_minor,
+		     m->status);
+	return buf_append(out, line, n, STREAM_BUFSIZE) &&
+	       buf_append(out, base + m->reason.off, m->reason.len, STREAM_BUFSIZE) &&
+	       buf_append(out, "\r\n", 2, STREAM_BUFSIZE) && put_headers(out, m, base, false, extra);
+}
+
+/* A 101 answered an upgrade request: validate it, relay it verbatim, and become a tunnel. */
+static void on_switching(struct stream *s)
+{
+	const char *base = buf_ptr(&s->res.in);
+
+	if (!s->upgrade_req || !ws_check_response(&s->res.msg, base, s->ws_key))
+		return stream_error(s, 502, 'P', 'H');
+	s->status = 101;
+	/* the head and whatever followed it in the same read: all tunnel bytes from here */
+	s->res.fwd = buf_len(&s->res.in);
+	s->req.fwd = buf_len(&s->req.in);
+	if (s->fe->options & PX_O_LOGASAP) {
+		s->logged_asap = true;
+		stream_log(s, true);
+	}
+	relay_tunnel_start(s);
+}
+
+static void on_response_head(struct stream *s)
+{
+	struct http_msg *m = &s->res.msg;
+	const char *base = buf_ptr(&s->res.in);
+
+	s->t_resp = loop_now_ms(s->ctx->loop);
+	if (m->status == 101)
+		return on_switching(s);
+	if (m->status >= 100 && m->status < 200) {
+		/* interim response: relayed as it came, the final one follows */
+		s->res.fwd = m->head_len;
+		http_msg_init(&s->res.msg, HTTP_RESPONSE);
+		return;
+	}
+	s->status = m->status;
+	if (!http_msg_keep_alive(m))
+		s->srv_close = true;
+	if (!build_response_head(s, base))
+		return stream_error(s, 502, 'P', 'H');
+	buf_consume(&s->res.in, m->head_len);
+	s->res.fwd = 0;
+	if (s->head_req)
+		http_msg_skip_body(m);
+}
+
+/* Both messages are complete: log, then keep the client connection or close it. */
+static void end_transaction(struct stream *s)
+{
+	stream_log(s, false);
+	if (s->srv) {
+		s->srv->cur_conns--;
+		s->be->cur_conns--;
+		s->srv = NULL;
+	}
+	/* The server connection is not reused across requests yet: a later request may be
+	 * balanced elsewhere, so close it (HTTP/1.1 connection reuse is the HTTP issue's). */
+	side_close(s, &s->ss);
+	if (s->cli_close) {
+		s->st = ST_CLOSING;
+		return;
+	}
+	start_request(s);
+	s->req.fwd = 0;
+}
+
+static void process_http(struct stream *s)
+{
+	int r;
+
+	if (chan_parse_body(&s->req) < 0)
+		return stream_error(s, 400, 'P', 'D');
+	if (s->res.msg.state == HTTP_MSG_HEAD) {
+		r = http_parse_head(&s->res.msg, buf_ptr(&s->res.in), buf_len(&s->res.in));
+		if (r < 0)
+			return stream_error(s, 502, 'P', 'H');
+		if (r == 0) {
+			if (s->ss.eof || s->ss.err)
+				return stream_error(s, 502, 'S', 'H');
+			return;
+		}
+		on_response_head(s);
+		if (s->st != ST_HTTP)
+			return;
+	}
+	if (chan_parse_body(&s->res) < 0) {
+		set_term(s, 'S', 'D');
+		return stream_kill(s);
+	}
+	if (s->res.msg.state != HTTP_MSG_DONE && (s->ss.eof || s->ss.err) &&
+	    s->res.fwd == buf_len(&s->res.in)) {
+		if (http_msg_eof(&s->res.msg) < 0) {
+			set_term(s, 'S', 'D');
+			return stream_kill(s);
+		}
+	}
+	if (s->req.msg.state == HTTP_MSG_DONE && s->res.msg.state == HTTP_MSG_DONE &&
+	    !chan_pending(&s->res))
+		end_transaction(s);
+}
+
+/* --- the state machine ---------------------------------------------------------------------- */
+
+static void process_request_head(struct stream *s)
+{
+	int r = http_parse_head(&s->req.msg, buf_ptr(&s->req.in), buf_len(&s->req.in));
+
+	if (r < 0)
+		return stream_error(s, 400, 'P', 'R');
+	if (r > 0)
+		return on_request_head(s);
+	if (s->cs.eof || s->cs.err) {
+		/* a client leaving between requests is no event; one leaving mid-request is "CR" */
+		if (buf_len(&s->req.in))
+			set_term(s, 'C', 'R');
+		stream_kill(s);
+	}
+}
+
+static void stream_process(struct stream *s)
+{
+	enum stream_state prev;
+
+	do {
+		prev = s->st;
+		if (s->killed)
+			return;
+		switch (s->st) {
+		case ST_REQ_HEAD:
+			if (s->fe->mode == PX_MODE_TCP) {
+				s->st = ST_CONNECT;
+				connect_server(s);
+			} else {
+				process_request_head(s);
+			}
+			break;
+		case ST_CONNECT:
+			break;
+		case ST_HTTP:
+			process_http(s);
+			break;
+		case ST_TUNNEL_USER:
+			relay_process(s);
+			break;
+		case ST_TUNNEL_KERNEL:
+			return;
+		case ST_CLOSING:
+			if (!chan_pending(&s->res))
+				return stream_kill(s);
+			break;
+		}
+		if (s->killed)
+			return;
+		if (chan_flush(s, &s->req, &s->ss) < 0 || chan_flush(s, &s->res, &s->cs) < 0) {
+			if (s->st == ST_TUNNEL_USER)
+				continue; /* the relay sees side->err and closes properly */
+			set_term(s, s->cs.err ? 'C' : 'S', state_letter(s));
+			return stream_kill(s);
+		}
+	} while (s->st != prev && !s->killed);
+}
+
+/* Which events each side needs, and the nearest deadline. */
+static void stream_update(struct stream *s)
+{
+	struct loop *loop = s->ctx->loop;
+	uint32_t cev = EPOLLRDHUP, sev = EPOLLRDHUP;
+	uint64_t now = loop_now_ms(loop), when = 0;
+	struct px_timeouts *to = &s->fe->timeout;
+	unsigned int t;
+
+	if (s->killed || s->st == ST_TUNNEL_KERNEL)
+		return;
+	if (s->st == ST_TUNNEL_USER)
+		return relay_update(s);
+	if (!s->cs.eof && s->st != ST_CLOSING && buf_len(&s->req.in) < STREAM_BUFSIZE)
+		cev |= EPOLLIN;
+	if (chan_pending(&s->res))
+		cev |= EPOLLOUT;
+	if (s->ss.fd >= 0) {
+		if (s->st == ST_CONNECT)
+			sev |= EPOLLOUT;
+		else if (!s->ss.eof && buf_len(&s->res.in) < STREAM_BUFSIZE)
+			sev |= EPOLLIN;
+		if (chan_pending(&s->req))
+			sev |= EPOLLOUT;
+		loop_mod_fd(loop, &s->ss.fh, sev);
+	}
+	loop_mod_fd(loop, &s->cs.fh, cev);
+
+	switch (s->st) {
+	case ST_REQ_HEAD:
+		t = to->http_request ? to->http_request : to->client;
+		when = t ? s->t_start + t : 0;
+		break;
+	case ST_CONNECT:
+		if (s->ss.fd >= 0)
+			when = s->be->timeout.connect ? s->t_conn_start + s->be->timeout.connect : 0;
+		else
+			when = loop_timer_armed(&s->timer) ? s->timer.when_ms : now;
+		break;
+	case ST_HTTP:
+		if (s->res.msg.state == HTTP_MSG_HEAD && s->be->timeout.server)
+			when = s->ss.last_ms + s->be->timeout.server;
+		else if (to->client)
+			when = s->cs.last_ms + to->client;
+		break;
+	case ST_CLOSING:
+		when = to->client ? s->cs.last_ms + to->client : 0;
+		break;
+	default:
+		break;
+	}
+	if (when)
+		loop_timer_at(loop, &s->timer, when);
+	else
+		loop_timer_del(loop, &s->timer);
+}
+
+static void stream_timeout(struct loop *loop, struct timer *t)
+{
+	struct stream *s = container_of(t, struct stream, timer);
+
+	switch (s->st) {
+	case ST_REQ_HEAD:
+		if (s->req.msg.parsed || buf_len(&s->req.in) || s->t_head == 0) {
+			stream_error(s, 408, 'c', 'R');
+			break;
+		}
+		stream_kill(s);
+		return;
+	case ST_CONNECT:
+		if (s->ss.fd >= 0)
+			connect_failed(s, ETIMEDOUT, true);
+		else
+			connect_server(s);
+		break;
+	case ST_HTTP:
+		if (s->res.msg.state == HTTP_MSG_HEAD) {
+			stream_error(s, 504, 's', 'H');
+			break;
+		}
+		set_term(s, 'c', 'D');
+		stream_kill(s);
+		return;
+	case ST_CLOSING:
+		set_term(s, 'c', 'D');
+		stream_kill(s);
+		return;
+	case ST_TUNNEL_USER: {
+		char cause;
+		uint64_t when = tunnel_deadline(s, s->cs.last_ms, s->ss.last_ms,
+						s->cs.eof || s->ss.eof, &cause);
+
+		if (when && when <= loop_now_ms(loop)) {
+			set_term(s, cause, 'D');
+			stream_kill(s);
+			return;
+		}
+		break;
+	}
+	default:
+		return;
+	}
+	stream_process(s);
+	stream_update(s);
+}
+
+static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
+{
+	struct stream *s = container_of(h, struct stream, cs.fh);
+
+	(void)loop;
+	if (events & EPOLLOUT)
+		chan_flush(s, &s->res, &s->cs);
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		while (side_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0)
+			;
+	if (s->cs.err && s->st != ST_TUNNEL_USER) {
+		set_term(s, 'C', state_letter(s));
+		return stream_kill(s);
+	}
+	stream_process(s);
+	stream_update(s);
+}
+
+static void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
+{
+	struct stream *s = container_of(h, struct stream, ss.fh);
+
+	(void)loop;
+	if (s->st == ST_CONNECT) {
+		check_connect(s);
+		if (s->st == ST_CONNECT) {
+			stream_process(s);
+			stream_update(s);
+			return;
+		}
+	}
+	if (events & EPOLLOUT)
+		chan_flush(s, &s->req, &s->ss);
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		while (side_recv(s, &s->ss, &s->res, STREAM_BUFSIZE) > 0)
+			;
+	stream_process(s);
+	stream_update(s);
+}
+
+/* Exposed to relay.c: the shared flush and receive helpers. */
+int stream_flush(struct stream *s, struct chan *c, struct side *sd)
+{
+	return chan_flush(s, c, sd);
+}
+
+ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t cap)
+{
+	return side_recv(s, sd, c, cap);
+}
+
+void stream_tunnel_end(struct stream *s, const char *term)
+{
+	set_term(s, term[0], term[1]);
+	stream_kill(s);
+}
+
+void stream_set_term(struct stream *s, char cause, char state)
+{
+	set_term(s, cause, state);
+}

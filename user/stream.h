@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_STREAM_H
+#define WSPLICE_STREAM_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "ctx.h"
+#include "http.h"
+#include "loop.h"
+#include "splice.h"
+
+/*
+ * A stream is one client connection and, when there is one, its server connection: HAProxy's
+ * stream, with both halves inline. Its life is an explicit state machine:
+ *
+ *   REQ_HEAD -> CONNECT -> HTTP -> REQ_HEAD (keep-alive) ... -> CLOSING -> freed
+ *                                \-> TUNNEL_USER (101 or mode tcp) <-> TUNNEL_KERNEL
+ *
+ * TUNNEL_USER copies bytes in user space; TUNNEL_KERNEL has handed both sockets to the BPF
+ * program (splice.c). A tunnel always enters TUNNEL_USER first, and moves to the kernel only
+ * once user space holds no unsent byte in either direction.
+ */
+enum stream_state {
+	ST_REQ_HEAD,	/* reading a request head */
+	ST_CONNECT,	/* connecting to the server, or waiting to retry */
+	ST_HTTP,	/* request sent or being sent; response expected or flowing */
+	ST_TUNNEL_USER,	/* tunnel forwarded by user space */
+	ST_TUNNEL_KERNEL, /* tunnel forwarded by the kernel */
+	ST_CLOSING,	/* sending a last response, then closing */
+};
+
+/* Request and response sizes of HAProxy's tune.bufsize. */
+#define STREAM_BUFSIZE 16384
+/* The userspace tunnel relay uses larger buffers: fewer syscalls per byte. */
+#define TUNNEL_BUFSIZE 65536
+
+/* One TCP connection of the stream. */
+struct side {
+	struct fd_handler fh;
+	int fd;			/* -1 when closed */
+	uint64_t rx, tx;	/* bytes read from and written to this socket by user space */
+	uint64_t last_ms;	/* last byte read (loop time) */
+	bool eof;		/* read returned 0 */
+	bool shut_wr;		/* shutdown(SHUT_WR) done */
+	int err;		/* errno of a failed read/write, 0 if none */
+};
+
+/* One direction: bytes read from a source side, sent to the other side. */
+struct chan {
+	struct buf in;		/* bytes read from the source */
+	size_t fwd;		/* leading bytes of in that may be sent as they are */
+	struct buf out;		/* bytes written by the proxy (heads, errors), sent first */
+	struct http_msg msg;
+};
+
+struct stream {
+	struct stream *next, *prev;
+	struct ctx *ctx;
+	uint64_t id;
+	enum stream_state st;
+	struct proxy *fe, *be;
+	struct server *srv;
+	struct side cs, ss;	/* client side, server side */
+	struct chan req, res;	/* client to server, server to client */
+	struct timer timer;	/* the nearest deadline of the current state */
+	struct splice_pair pair; /* kernel tunnel state (TUNNEL_KERNEL) */
+
+	struct sockaddr_storage cli_addr;
+	struct timeval req_date; /* wall clock at the start of the request, for the log */
+	uint64_t t_start;	/* loop time at the start of the request */
+	uint64_t t_head;	/* request head complete */
+	uint64_t t_conn_start, t_connected, t_resp;
+	int retries;
+	int status;		/* response status sent to the client, -1 if none */
+	char term[3];		/* HAProxy's termination state: cause, stream state */
+	char *reqline;		/* "METHOD URI VERSION" for the log */
+	char ws_key[25];	/* Sec-WebSocket-Key of an upgrade request */
+	bool upgrade_req;	/* the request asks for an upgrade */
+	bool cli_close;		/* close the client connection after this response */
+	bool srv_close;		/* close the server connection after this response */
+	bool head_req;		/* the request method is HEAD */
+	bool logged_asap;	/* the logasap line was written */
+	bool logged;		/* the transaction's line was written */
+	bool killed;		/* closed, waiting to be freed */
+};
+
+/* Accepts ownership of a connected client socket for frontend fe. */
+void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr);
+
+/* Ends a stream now: closes both sockets, logs, and frees it before the next epoll_wait. */
+void stream_kill(struct stream *s);
+
+/* Called by the tunnel paths when a tunnel ends; term is the termination state. */
+void stream_tunnel_end(struct stream *s, const char *term);
+
+/* Frees streams killed since the last call (the loop's before-sleep hook). */
+void stream_reap(struct ctx *ctx);
+
+/* Logs a stream's transaction line (or its logasap line when asap). */
+void stream_log(struct stream *s, bool asap);
+
+/* For the tunnel paths (relay.c, splice.c). stream_flush() sends what c holds to sd and returns
+ * -1 on a write error, else 0; stream_recv() reads once into c: >0 bytes, 0 nothing, -1 EOF or
+ * error. */
+int stream_flush(struct stream *s, struct chan *c, struct side *sd);
+ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t cap);
+void stream_set_term(struct stream *s, char cause, char state);
+
+#endif /* WSPLICE_STREAM_H */
