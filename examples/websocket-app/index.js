@@ -38,8 +38,16 @@ const wsApp = expressWs(app, null, { wsOptions: { maxPayload: MAX_MESSAGE } });
 const pub = createClient({ url: REDIS_URL });
 const sub = pub.duplicate();
 for (const [role, client] of [['pub', pub], ['sub', sub]]) {
-  client.on('error', (err) => log(`redis ${role}: ${err.message}`));
-  client.on('ready', () => log(`redis ${role}: connected to ${REDIS_URL}`));
+  // The client retries every 0.5 s while Redis is away: say each different error once.
+  let last = null;
+  client.on('error', (err) => {
+    if (err.message !== last) log(`redis ${role}: ${err.message}`);
+    last = err.message;
+  });
+  client.on('ready', () => {
+    last = null;
+    log(`redis ${role}: connected to ${REDIS_URL}`);
+  });
 }
 
 // Sends text to every client of this server; returns how many got it.
@@ -110,13 +118,17 @@ app.ws('/ws/echo', (ws, req) => {
     ws.isAlive = true;
   });
   ws.send(`Server: ${NAME}`);
-  ws.on('message', (data, isBinary) => {
-    if (isBinary) {
+  // ws 7 (express-ws 5's) hands text frames over as strings and binary ones as Buffers.
+  ws.on('message', (data) => {
+    if (typeof data !== 'string') {
       ws.close(1003, 'text only');
       return;
     }
-    broadcast(data.toString());
+    broadcast(data);
   });
+  // A protocol error (an oversized frame: close 1009) is this client's alone; without a
+  // listener, ws would rethrow it and take every client of this server down with it.
+  ws.on('error', (err) => log(`client from ${peer}: ${err.message}`));
   ws.on('close', (code) => log(`client from ${peer} left (code ${code})`));
 });
 
