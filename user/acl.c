@@ -20,28 +20,25 @@ static const struct crit_def {
 	const char *name;
 	enum acl_crit crit;
 	enum match_kind kind;
-	bool hdr;		/* takes "(NAME)" */
+	bool hdr; /* takes "(NAME)" */
 } crits[] = {
-	{ "path", ACL_PATH, MATCH_EXACT, false },
-	{ "path_beg", ACL_PATH_BEG, MATCH_BEG, false },
-	{ "path_end", ACL_PATH_END, MATCH_END, false },
-	{ "path_sub", ACL_PATH_SUB, MATCH_SUB, false },
-	{ "hdr", ACL_HDR, MATCH_EXACT, true },
-	{ "hdr_beg", ACL_HDR_BEG, MATCH_BEG, true },
-	{ "hdr_end", ACL_HDR_END, MATCH_END, true },
-	{ "hdr_sub", ACL_HDR_SUB, MATCH_SUB, true },
-	{ "method", ACL_METHOD, MATCH_EXACT, false },
-	{ "src", ACL_SRC, MATCH_EXACT, false },
+    {"path", ACL_PATH, MATCH_EXACT, false},	  {"path_beg", ACL_PATH_BEG, MATCH_BEG, false},
+    {"path_end", ACL_PATH_END, MATCH_END, false}, {"path_sub", ACL_PATH_SUB, MATCH_SUB, false},
+    {"hdr", ACL_HDR, MATCH_EXACT, true},	  {"hdr_beg", ACL_HDR_BEG, MATCH_BEG, true},
+    {"hdr_end", ACL_HDR_END, MATCH_END, true},	  {"hdr_sub", ACL_HDR_SUB, MATCH_SUB, true},
+    {"method", ACL_METHOD, MATCH_EXACT, false},	  {"src", ACL_SRC, MATCH_EXACT, false},
 };
 
 #define NCRITS (sizeof(crits) / sizeof(crits[0]))
 
 /* HAProxy fetches that a config may well use but wsplice does not implement: a clearer error. */
 static const char *const unsupported_crits[] = {
-	"path_reg", "path_dir", "path_dom", "path_len", "path_end_reg", "hdr_reg", "hdr_dir",
-	"hdr_dom", "hdr_len", "hdr_cnt", "hdr_ip", "hdr_val", "fhdr", "req.hdr", "url", "url_beg",
-	"url_end", "url_sub", "url_reg", "url_param", "base", "base_beg", "query", "src_port", "dst",
-	"dst_port", "ssl_fc", "req.ssl_sni", "http_auth", "nbsrv", "always_true", "always_false",
+    "path_reg",	   "path_dir",	   "path_dom", "path_len",    "path_end_reg", "hdr_reg",
+    "hdr_dir",	   "hdr_dom",	   "hdr_len",  "hdr_cnt",     "hdr_ip",	      "hdr_val",
+    "fhdr",	   "req.hdr",	   "url",      "url_beg",     "url_end",      "url_sub",
+    "url_reg",	   "url_param",	   "base",     "base_beg",    "query",	      "src_port",
+    "dst",	   "dst_port",	   "ssl_fc",   "req.ssl_sni", "http_auth",    "nbsrv",
+    "always_true", "always_false",
 };
 
 /* ---- acl lines ---------------------------------------------------------------------------- */
@@ -61,7 +58,8 @@ static bool crit_known_elsewhere(const char *word, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(unsupported_crits) / sizeof(unsupported_crits[0]); i++)
-		if (strlen(unsupported_crits[i]) == len && !strncmp(unsupported_crits[i], word, len))
+		if (strlen(unsupported_crits[i]) == len &&
+		    !strncmp(unsupported_crits[i], word, len))
 			return true;
 	return false;
 }
@@ -76,8 +74,8 @@ static int crit_parse(struct acl_expr *e, const char *word, char *err, size_t er
 
 	if (!c) {
 		if (crit_known_elsewhere(word, len))
-			snprintf(err, errlen, "ACL criterion '%.*s' is not supported yet.", (int)len,
-				 word);
+			snprintf(err, errlen, "ACL criterion '%.*s' is not supported yet.",
+				 (int)len, word);
 		else if (!*word)
 			snprintf(err, errlen, "missing fetch method in ACL expression ''.");
 		else
@@ -99,8 +97,10 @@ static int crit_parse(struct acl_expr *e, const char *word, char *err, size_t er
 		return -1;
 	}
 	if (memchr(paren + 1, ',', alen - 1) || memchr(paren + 1, '(', alen - 1)) {
-		snprintf(err, errlen, "ACL keyword '%s' : only a header name is supported as argument "
-			 "(no occurrence).", c->name);
+		snprintf(err, errlen,
+			 "ACL keyword '%s' : only a header name is supported as argument "
+			 "(no occurrence).",
+			 c->name);
 		return -1;
 	}
 	e->hdr_name = strndup(paren + 1, alen - 1);
@@ -197,8 +197,10 @@ static int flags_parse(struct acl_expr *e, char **args, int n, int *i, char *err
 			snprintf(err, errlen, "ACL flag '%s' is not supported yet.", args[*i]);
 			return -1;
 		} else {
-			snprintf(err, errlen, "'%s' is not a valid ACL option. Please use '--' before any "
-				 "pattern beginning with a '-'.", args[*i]);
+			snprintf(err, errlen,
+				 "'%s' is not a valid ACL option. Please use '--' before any "
+				 "pattern beginning with a '-'.",
+				 args[*i]);
 			return -1;
 		}
 	}
@@ -283,8 +285,10 @@ int acl_parse_line(struct acl **acls, char **args, int n, char *err, size_t errl
 	struct acl *a;
 
 	if (n < 1 || !acl_name_ok(args[0])) {
-		snprintf(err, errlen, "invalid ACL name '%s' (letters, digits, '-', '_', '.' and ':' "
-			 "only).", n < 1 ? "" : args[0]);
+		snprintf(err, errlen,
+			 "invalid ACL name '%s' (letters, digits, '-', '_', '.' and ':' "
+			 "only).",
+			 n < 1 ? "" : args[0]);
 		return -1;
 	}
 	if (n < 2) {
@@ -369,8 +373,8 @@ static struct acl *acl_find(struct acl *acls, const char *name)
  * dangling "!" or "or" and an empty condition; here they are errors, since a condition that
  * does not say what it means is more likely a typo than an intent.
  */
-static int cond_word(struct acl_cond *c, struct acl *acls, char **args, int n, int *i,
-		     bool *neg, char *err, size_t errlen)
+static int cond_word(struct acl_cond *c, struct acl *acls, char **args, int n, int *i, bool *neg,
+		     char *err, size_t errlen)
 {
 	const char *w = args[*i];
 	struct acl *a;
@@ -455,10 +459,10 @@ static bool str_match(const struct acl_expr *e, const char *v, size_t len)
 		const char *p = e->values[i];
 
 		plen = strlen(p);
-		if (kind == MATCH_SUB ? mem_sub(v, len, p, plen, e->icase)
-		    : plen > len      ? false
+		if (kind == MATCH_SUB	  ? mem_sub(v, len, p, plen, e->icase)
+		    : plen > len	  ? false
 		    : kind == MATCH_EXACT ? plen == len && mem_eq(v, p, len, e->icase)
-		    : kind == MATCH_BEG   ? mem_eq(v, p, plen, e->icase)
+		    : kind == MATCH_BEG	  ? mem_eq(v, p, plen, e->icase)
 					  : mem_eq(v + len - plen, p, plen, e->icase))
 			return true;
 	}
@@ -519,7 +523,7 @@ static bool prefix_eq(const unsigned char *a, const unsigned char *b, unsigned i
 /* IPv4 patterns match IPv4-mapped IPv6 clients and the reverse, as in HAProxy. */
 static bool net_match(const struct acl_net *net, const struct sockaddr *sa)
 {
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
 	unsigned char a[16];
 	int fam = sa->sa_family;
 
@@ -541,11 +545,17 @@ static bool expr_match(const struct acl_expr *e, const struct acl_sample *s)
 	size_t i;
 
 	switch (e->crit) {
-	case ACL_PATH: case ACL_PATH_BEG: case ACL_PATH_END: case ACL_PATH_SUB:
+	case ACL_PATH:
+	case ACL_PATH_BEG:
+	case ACL_PATH_END:
+	case ACL_PATH_SUB:
 		return str_match(e, s->path, s->path_len);
 	case ACL_METHOD:
 		return str_match(e, s->method, s->method_len);
-	case ACL_HDR: case ACL_HDR_BEG: case ACL_HDR_END: case ACL_HDR_SUB:
+	case ACL_HDR:
+	case ACL_HDR_BEG:
+	case ACL_HDR_END:
+	case ACL_HDR_SUB:
 		return hdr_match(e, s);
 	case ACL_SRC:
 		for (i = 0; s->src && i < e->nnets; i++)

@@ -26,20 +26,19 @@
 struct cfg_parser {
 	struct cfg_kw_ctx kw;
 	int errors;
-	bool skip;		/* a broken section header: ignore lines up to the next section */
+	bool skip; /* a broken section header: ignore lines up to the next section */
 };
 
 static const char *const sect_names[] = {
-	[CFG_SEC_GLOBAL] = "global",	 [CFG_SEC_DEFAULTS] = "defaults",
-	[CFG_SEC_FRONTEND] = "frontend", [CFG_SEC_BACKEND] = "backend",
-	[CFG_SEC_LISTEN] = "listen",
+    [CFG_SEC_GLOBAL] = "global",   [CFG_SEC_DEFAULTS] = "defaults", [CFG_SEC_FRONTEND] = "frontend",
+    [CFG_SEC_BACKEND] = "backend", [CFG_SEC_LISTEN] = "listen",
 };
 
 /* ---- tokenizer ---------------------------------------------------------------------------- */
 
 struct tok {
-	const char *in;		/* next input character */
-	char *out, *end;	/* output cursor and limit */
+	const char *in;	 /* next input character */
+	char *out, *end; /* output cursor and limit */
 	const char *errpos;
 };
 
@@ -78,12 +77,23 @@ static int tok_escape(struct tok *t)
 	int hi, lo;
 
 	switch (*p) {
-	case ' ': case '\\': case '#': case '\'': case '"': case '$':
+	case ' ':
+	case '\\':
+	case '#':
+	case '\'':
+	case '"':
+	case '$':
 		t->in += 2;
 		return tok_put(t, *p) ? 0 : CFG_TOK_TOOLARGE;
-	case 'r': case 'n': case 't':
+	case 'r':
+	case 'n':
+	case 't':
 		t->in += 2;
-		return tok_put(t, *p == 'r' ? '\r' : *p == 'n' ? '\n' : '\t') ? 0 : CFG_TOK_TOOLARGE;
+		return tok_put(t, *p == 'r'   ? '\r'
+				  : *p == 'n' ? '\n'
+					      : '\t')
+			   ? 0
+			   : CFG_TOK_TOOLARGE;
 	case 'x':
 		hi = hexval(p[1]);
 		lo = hi < 0 ? -1 : hexval(p[2]);
@@ -157,7 +167,7 @@ static int tok_env(struct tok *t)
 /* One word from t->in, quotes and escapes resolved. Returns 0 or a CFG_TOK_* error. */
 static int tok_word(struct tok *t)
 {
-	const char *quote = NULL;	/* the opening quote when inside one */
+	const char *quote = NULL; /* the opening quote when inside one */
 	int err = 0;
 
 	while (*t->in && !err) {
@@ -197,7 +207,7 @@ static int tok_word(struct tok *t)
 int cfg_tokenize(const char *line, char *out, size_t outlen, char **args, int maxargs,
 		 const char **errpos)
 {
-	struct tok t = { .in = line, .out = out, .end = out + outlen };
+	struct tok t = {.in = line, .out = out, .end = out + outlen};
 	int n = 0, err;
 
 	*errpos = NULL;
@@ -222,7 +232,8 @@ int cfg_tokenize(const char *line, char *out, size_t outlen, char **args, int ma
 
 /* ---- messages ----------------------------------------------------------------------------- */
 
-static void cfg_alert(struct cfg_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cfg_alert(struct cfg_parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void cfg_alert(struct cfg_parser *p, const char *fmt, ...)
 {
 	char msg[1024];
@@ -354,12 +365,13 @@ static void check_dup_proxy(struct cfg_parser *p, const char *name, unsigned int
 	/* A frontend and a backend may share a name (HAProxy allows it); a listen takes both. */
 	if (old)
 		cfg_alert(p, "%s '%s' has the same name as %s '%s' declared at %s:%d.",
-			  sect_names[p->kw.sect], name, px_type(old), old->id, old->file, old->line);
+			  sect_names[p->kw.sect], name, px_type(old), old->id, old->file,
+			  old->line);
 }
 
 static int start_proxy(struct cfg_parser *p, char **args, int n)
 {
-	unsigned int cap = p->kw.sect == CFG_SEC_FRONTEND ? PX_CAP_FE
+	unsigned int cap = p->kw.sect == CFG_SEC_FRONTEND  ? PX_CAP_FE
 			   : p->kw.sect == CFG_SEC_BACKEND ? PX_CAP_BE
 							   : PX_CAP_FE | PX_CAP_BE;
 	const char *sect = sect_names[p->kw.sect];
@@ -376,7 +388,8 @@ static int start_proxy(struct cfg_parser *p, char **args, int n)
 	}
 	c = bad_name_char(args[1]);
 	if (c)
-		cfg_alert(p, "character '%c' is not permitted in '%s' name '%s'.", c, sect, args[1]);
+		cfg_alert(p, "character '%c' is not permitted in '%s' name '%s'.", c, sect,
+			  args[1]);
 	check_dup_proxy(p, args[1], cap);
 	px = px_new(p, args[1], cap);
 	if (!px)
@@ -512,7 +525,8 @@ static int dispatch(struct cfg_parser *p, char **args, int n)
 	table = p->kw.sect == CFG_SEC_GLOBAL ? cfg_global_kws : cfg_proxy_kws;
 	kw = kw_lookup(table, args[0]);
 	if (!kw)
-		cfg_alert(p, "unknown keyword '%s' in '%s' section", args[0], sect_names[p->kw.sect]);
+		cfg_alert(p, "unknown keyword '%s' in '%s' section", args[0],
+			  sect_names[p->kw.sect]);
 	else if (p->kw.no && !(kw->flags & CFG_KW_NO))
 		cfg_alert(p, "negation/default currently supported only for options and log.");
 	else
@@ -529,7 +543,8 @@ static int trim_empty_args(struct cfg_parser *p, char **args, int n)
 		if (args[i][0])
 			continue;
 		if (i + 1 < n)
-			pr_warn("parsing [%s:%d] : argument number %d is empty and marks the end of the "
+			pr_warn("parsing [%s:%d] : argument number %d is empty and marks the end "
+				"of the "
 				"argument list; all subsequent arguments will be ignored.",
 				p->kw.file, p->kw.line, i);
 		return i;
@@ -624,7 +639,7 @@ static int parse_stream(struct cfg_parser *p, FILE *f, char *line, char *out)
 
 int cfg_parse_file(struct config *cfg, const char *path)
 {
-	struct cfg_parser p = { .kw.cfg = cfg };
+	struct cfg_parser p = {.kw.cfg = cfg};
 	char *line = NULL, *out = NULL;
 	FILE *f;
 
@@ -673,12 +688,13 @@ static int check_modes(const struct proxy *fe, const struct proxy *be, const cha
 		return 0;
 	if (fe->mode == PX_MODE_HTTP)
 		pr_alert("http frontend '%s' (%s:%d) tries to use incompatible tcp backend '%s' "
-			 "(%s:%d) %s (see 'mode').", fe->id, fe->file, fe->line, be->id, be->file,
-			 be->line, how);
+			 "(%s:%d) %s (see 'mode').",
+			 fe->id, fe->file, fe->line, be->id, be->file, be->line, how);
 	else
-		pr_alert("tcp frontend '%s' (%s:%d) tries to use http backend '%s' (%s:%d) %s: wsplice "
-			 "does not upgrade TCP connections to HTTP (see 'mode').", fe->id, fe->file,
-			 fe->line, be->id, be->file, be->line, how);
+		pr_alert(
+		    "tcp frontend '%s' (%s:%d) tries to use http backend '%s' (%s:%d) %s: wsplice "
+		    "does not upgrade TCP connections to HTTP (see 'mode').",
+		    fe->id, fe->file, fe->line, be->id, be->file, be->line, how);
 	return 1;
 }
 
@@ -720,8 +736,8 @@ static int check_servers(const struct proxy *be)
 			if (strcmp(t->id, s->id))
 				continue;
 			pr_alert("parsing [%s:%d] : %s '%s', another server named '%s' was already "
-				 "defined at line %d, please use distinct names.", s->file, s->line,
-				 px_type(be), be->id, s->id, t->line);
+				 "defined at line %d, please use distinct names.",
+				 s->file, s->line, px_type(be), be->id, s->id, t->line);
 			errors++;
 			break;
 		}
@@ -738,8 +754,10 @@ static void check_timeouts(const struct proxy *px)
 	if ((fe && !t->client) ||
 	    (be && (!t->connect || (!t->server && (px->mode == PX_MODE_HTTP || !t->tunnel)))))
 		pr_warn("missing timeouts for %s '%s'.\n"
-			"   | While not properly invalid, you will certainly encounter various problems\n"
-			"   | with such a configuration. To fix this, please ensure that all following\n"
+			"   | While not properly invalid, you will certainly encounter various "
+			"problems\n"
+			"   | with such a configuration. To fix this, please ensure that all "
+			"following\n"
 			"   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
 			px_type(px), px->id);
 }
@@ -751,8 +769,10 @@ int cfg_check(struct config *cfg)
 
 	for (px = cfg->proxies; px; px = px->next) {
 		if ((px->cap & PX_CAP_FE) && !px->binds)
-			pr_warn("%s '%s' has no 'bind' directive. Please declare it as a backend if this "
-				"was intended.", px_type(px), px->id);
+			pr_warn("%s '%s' has no 'bind' directive. Please declare it as a backend "
+				"if this "
+				"was intended.",
+				px_type(px), px->id);
 		if (px->cap & PX_CAP_FE)
 			errors += check_switching(cfg, px);
 		errors += check_servers(px);
@@ -823,8 +843,8 @@ const char *cfg_parse_time(const char *text, unsigned int *ms)
 		const char *name;
 		unsigned int mult, div;
 	} units[] = {
-		{ "us", 1, 1000 }, { "ms", 1, 1 },	    { "s", 1000, 1 },
-		{ "m", 60000, 1 }, { "h", 3600000, 1 }, { "d", 86400000, 1 },
+	    {"us", 1, 1000}, {"ms", 1, 1},	{"s", 1000, 1},
+	    {"m", 60000, 1}, {"h", 3600000, 1}, {"d", 86400000, 1},
 	};
 	unsigned long long v = 0;
 	const char *p = text;
@@ -872,11 +892,10 @@ static int parse_port(const char *s, in_port_t *port, char *err, size_t errlen, 
 	return 0;
 }
 
-static int resolve_host(const char *host, struct sockaddr_storage *ss, socklen_t *len,
-			int flags)
+static int resolve_host(const char *host, struct sockaddr_storage *ss, socklen_t *len, int flags)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = flags };
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = flags};
 	struct addrinfo *res;
 
 	if (getaddrinfo(host, NULL, &hints, &res))

@@ -56,13 +56,13 @@ static int kw_nosplice(struct cfg_kw_ctx *ctx, char **args, int n, char *err, si
 /* ---- log ---------------------------------------------------------------------------------- */
 
 static const char *const log_facilities[] = {
-	"kern",	  "user",   "mail",   "daemon", "auth",	  "syslog", "lpr",    "news",
-	"uucp",	  "cron",   "auth2",  "ftp",    "ntp",	  "audit",  "alert",  "cron2",
-	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern",   "user",	"mail",	  "daemon", "auth",   "syslog", "lpr",	  "news",
+    "uucp",   "cron",	"auth2",  "ftp",    "ntp",    "audit",	"alert",  "cron2",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 };
 
 static const char *const log_levels[] = {
-	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 };
 
 static bool in_list(const char *word, const char *const *list, size_t n)
@@ -80,8 +80,8 @@ static bool in_list(const char *word, const char *const *list, size_t n)
 /* "format F": the formats wsplice writes, then the other ones HAProxy knows. */
 static int log_format(const char *fmt, char *err, size_t errlen)
 {
-	static const char *const ours[] = { "raw", "short", "rfc3164", "rfc5424" };
-	static const char *const haproxy[] = { "local", "priority", "timed", "iso" };
+	static const char *const ours[] = {"raw", "short", "rfc3164", "rfc5424"};
+	static const char *const haproxy[] = {"local", "priority", "timed", "iso"};
 
 	if (IN_LIST(fmt, ours))
 		return 0;
@@ -124,8 +124,8 @@ static int log_target(const char *t, enum log_target *out, char *err, size_t err
 		snprintf(err, errlen, "log : 'global' is not supported for a global syslog server");
 		return -1;
 	} else {
-		snprintf(err, errlen, "log : target '%s' is not supported yet (only stdout and stderr).",
-			 t);
+		snprintf(err, errlen,
+			 "log : target '%s' is not supported yet (only stdout and stderr).", t);
 		return -1;
 	}
 	return 0;
@@ -180,8 +180,10 @@ static int sock_mode(struct global *g, const char *v, char *err, size_t errlen)
 	errno = 0;
 	m = v ? strtoul(v, &end, 8) : 0;
 	if (!v || !*v || *end || errno || m > 07777) {
-		snprintf(err, errlen, "'stats socket' : 'mode' : missing or invalid mode '%s' (octal "
-			 "integer expected)", v ? v : "");
+		snprintf(err, errlen,
+			 "'stats socket' : 'mode' : missing or invalid mode '%s' (octal "
+			 "integer expected)",
+			 v ? v : "");
 		return -1;
 	}
 	g->stats_socket_mode = (unsigned int)m;
@@ -190,7 +192,7 @@ static int sock_mode(struct global *g, const char *v, char *err, size_t errlen)
 
 static int sock_level(struct global *g, const char *v, char *err, size_t errlen)
 {
-	static const char *const levels[] = { "user", "operator", "admin" };
+	static const char *const levels[] = {"user", "operator", "admin"};
 	int i;
 
 	for (i = 0; v && i < 3; i++) {
@@ -199,8 +201,10 @@ static int sock_level(struct global *g, const char *v, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "'stats socket' : 'level' only supports 'user', 'operator', and "
-		 "'admin' (got '%s')", v ? v : "");
+	snprintf(err, errlen,
+		 "'stats socket' : 'level' only supports 'user', 'operator', and "
+		 "'admin' (got '%s')",
+		 v ? v : "");
 	return -1;
 }
 
@@ -212,8 +216,8 @@ static int sock_path(struct global *g, const char *path, char *err, size_t errle
 	if (!strncmp(path, "unix@", 5))
 		path += 5;
 	if (strchr(path, '@') || strchr(path, ':')) {
-		snprintf(err, errlen, "'stats socket' : '%s' : only UNIX socket paths are supported.",
-			 path);
+		snprintf(err, errlen,
+			 "'stats socket' : '%s' : only UNIX socket paths are supported.", path);
 		return -1;
 	}
 	if (!*path || strlen(path) >= sizeof(sun.sun_path)) {
@@ -234,7 +238,8 @@ static int stats_socket(struct global *g, char **args, int n, char *err, size_t 
 	int i;
 
 	if (n < 3) {
-		snprintf(err, errlen, "'stats socket' in global section expects an address or a path "
+		snprintf(err, errlen,
+			 "'stats socket' in global section expects an address or a path "
 			 "to a UNIX socket");
 		return -1;
 	}
@@ -253,7 +258,8 @@ static int stats_socket(struct global *g, char **args, int n, char *err, size_t 
 		else if (!strcmp(args[i], "level"))
 			rc = sock_level(g, v, err, errlen);
 		else
-			rc = -1, snprintf(err, errlen, "'stats socket' : unknown keyword '%s'.", args[i]);
+			rc = -1,
+			snprintf(err, errlen, "'stats socket' : unknown keyword '%s'.", args[i]);
 		if (rc < 0)
 			return -1;
 	}
@@ -271,9 +277,9 @@ static int kw_stats(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_
 }
 
 const struct cfg_kw cfg_global_kws[] = {
-	{ "log", CFG_SEC_GLOBAL, 0, 0, kw_log },
-	{ "maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn },
-	{ "nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice },
-	{ "stats", CFG_SEC_GLOBAL, 0, 0, kw_stats },
-	{ NULL, 0, 0, 0, NULL },
+    {"log", CFG_SEC_GLOBAL, 0, 0, kw_log},
+    {"maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn},
+    {"nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice},
+    {"stats", CFG_SEC_GLOBAL, 0, 0, kw_stats},
+    {NULL, 0, 0, 0, NULL},
 };

@@ -48,8 +48,10 @@ static int time_arg(const char *what, const char *val, unsigned int *ms, char *e
 	if (*res)
 		snprintf(err, errlen, "unexpected character '%c' in %s", *res, what);
 	else
-		snprintf(err, errlen, "timer overflow in argument '%s' to %s (maximum value is "
-			 "2147483647 ms or ~24.8 days)", val, what);
+		snprintf(err, errlen,
+			 "timer overflow in argument '%s' to %s (maximum value is "
+			 "2147483647 ms or ~24.8 days)",
+			 val, what);
 	return -1;
 }
 
@@ -107,7 +109,8 @@ static int bind_fd(struct bind_conf *b, char *err, size_t errlen)
 	long v;
 
 	if (parse_int(b->text + 3, 0, INT_MAX, &v) < 0) {
-		snprintf(err, errlen, "'bind' : file descriptor '%s' is not a valid integer in '%s'",
+		snprintf(err, errlen,
+			 "'bind' : file descriptor '%s' is not a valid integer in '%s'",
 			 b->text + 3, b->text);
 		return -1;
 	}
@@ -129,8 +132,10 @@ static int bind_one(struct cfg_kw_ctx *ctx, const char *text, size_t len, char *
 	if (!strncmp(b->text, "fd@", 3))
 		return bind_fd(b, err, errlen);
 	if (strchr(b->text, '@')) {
-		snprintf(err, errlen, "'bind' : address '%s' is not supported yet (only "
-			 "[ADDR]:PORT and fd@N).", b->text);
+		snprintf(err, errlen,
+			 "'bind' : address '%s' is not supported yet (only "
+			 "[ADDR]:PORT and fd@N).",
+			 b->text);
 		return -1;
 	}
 	if (cfg_parse_addr(b->text, &b->addr, &b->addrlen, inner, sizeof(inner)) < 0) {
@@ -149,14 +154,16 @@ static int kw_bind(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t
 	const char *p, *comma;
 
 	if (n < 2 || !args[1][0]) {
-		snprintf(err, errlen, "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port"
+		snprintf(err, errlen,
+			 "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port"
 			 "[-end]}... as arguments.");
 		return -1;
 	}
 	if (n > 2) {
-		snprintf(err, errlen, "'bind %s' in section '%s': unknown keyword '%s' (wsplice "
-			 "supports no bind option).", args[1],
-			 ctx->sect == CFG_SEC_LISTEN ? "listen" : "frontend", args[2]);
+		snprintf(err, errlen,
+			 "'bind %s' in section '%s': unknown keyword '%s' (wsplice "
+			 "supports no bind option).",
+			 args[1], ctx->sect == CFG_SEC_LISTEN ? "listen" : "frontend", args[2]);
 		return -1;
 	}
 	for (p = args[1];; p = comma + 1) {
@@ -189,8 +196,10 @@ static int kw_acl(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t 
 	for (e = a ? a->exprs : NULL; e && e->next; e = e->next)
 		;
 	if (e && !e->nvalues && !e->nnets) {
-		snprintf(err, errlen, "acl '%s' : no pattern to match against were provided, so this "
-			 "ACL will never match.", args[1]);
+		snprintf(err, errlen,
+			 "acl '%s' : no pattern to match against were provided, so this "
+			 "ACL will never match.",
+			 args[1]);
 		return 1;
 	}
 	return 0;
@@ -207,14 +216,17 @@ static int kw_use_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
 		return -1;
 	}
 	if (n > 2 && strcmp(args[2], "if") && strcmp(args[2], "unless")) {
-		snprintf(err, errlen, "unexpected keyword '%s' after switching rule, only 'if' and "
-			 "'unless' are allowed.", args[2]);
+		snprintf(err, errlen,
+			 "unexpected keyword '%s' after switching rule, only 'if' and "
+			 "'unless' are allowed.",
+			 args[2]);
 		return -1;
 	}
 	if (n > 2) {
 		cond = acl_cond_parse(ctx->px->acls, args + 2, n - 2, inner, sizeof(inner));
 		if (!cond) {
-			snprintf(err, errlen, "error detected while parsing switching rule : %s", inner);
+			snprintf(err, errlen, "error detected while parsing switching rule : %s",
+				 inner);
 			return -1;
 		}
 	}
@@ -233,8 +245,7 @@ static int kw_use_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
 	return 0;
 }
 
-static int kw_default_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
-			      size_t errlen)
+static int kw_default_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	if (n < 2) {
 		snprintf(err, errlen, "'%s' expects a backend name.", args[0]);
@@ -250,8 +261,8 @@ static int kw_default_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *
 /* ---- server ------------------------------------------------------------------------------- */
 
 /* One "KEY VALUE" server option with an integer value. */
-static int srv_int(const struct server *s, char **args, int i, int n, long min, long max,
-		   long *v, char *err, size_t errlen)
+static int srv_int(const struct server *s, char **args, int i, int n, long min, long max, long *v,
+		   char *err, size_t errlen)
 {
 	if (i + 1 >= n || parse_int(args[i + 1], LONG_MIN, LONG_MAX, v) < 0) {
 		snprintf(err, errlen, "'%s' expects an integer argument.", args[i]);
@@ -401,8 +412,8 @@ fail:
 static int kw_balance(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	static const char *const known[] = {
-		"static-rr", "leastconn", "first", "source", "uri", "url_param", "random",
-		"hdr(", "rdp-cookie",
+	    "static-rr", "leastconn", "first", "source",     "uri",
+	    "url_param", "random",    "hdr(",  "rdp-cookie",
 	};
 	const char *a = n > 1 ? args[1] : "";
 	size_t i;
@@ -413,37 +424,41 @@ static int kw_balance(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 	}
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		if (*a && !strncmp(a, known[i], strlen(known[i]))) {
-			snprintf(err, errlen, "balance '%s' is not supported yet (only 'roundrobin').",
-				 a);
+			snprintf(err, errlen,
+				 "balance '%s' is not supported yet (only 'roundrobin').", a);
 			return -1;
 		}
 	}
-	snprintf(err, errlen, "balance only supports 'roundrobin', 'static-rr', 'leastconn', "
+	snprintf(err, errlen,
+		 "balance only supports 'roundrobin', 'static-rr', 'leastconn', "
 		 "'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.");
 	return -1;
 }
 
 struct timeout_kw {
 	const char *name;
-	unsigned int cap;	/* the side that uses it (HAProxy's rule) */
+	unsigned int cap; /* the side that uses it (HAProxy's rule) */
 	size_t off;
 };
 
-#define TMO(name, cap, field) { name, cap, offsetof(struct px_timeouts, field) }
+#define TMO(name, cap, field)                                                                      \
+	{                                                                                          \
+		name, cap, offsetof(struct px_timeouts, field)                                     \
+	}
 
 static const struct timeout_kw timeouts[] = {
-	TMO("client", PX_CAP_FE, client),
-	TMO("client-fin", PX_CAP_FE, client_fin),
-	TMO("http-request", PX_CAP_FE, http_request),
-	TMO("connect", PX_CAP_BE, connect),
-	TMO("server", PX_CAP_BE, server),
-	TMO("server-fin", PX_CAP_BE, server_fin),
-	TMO("tunnel", PX_CAP_BE, tunnel),
+    TMO("client", PX_CAP_FE, client),
+    TMO("client-fin", PX_CAP_FE, client_fin),
+    TMO("http-request", PX_CAP_FE, http_request),
+    TMO("connect", PX_CAP_BE, connect),
+    TMO("server", PX_CAP_BE, server),
+    TMO("server-fin", PX_CAP_BE, server_fin),
+    TMO("tunnel", PX_CAP_BE, tunnel),
 };
 
 static const struct timeout_kw *timeout_lookup(const char *name, char *err, size_t errlen)
 {
-	static const char *const known[] = { "check", "queue", "http-keep-alive", "tarpit" };
+	static const char *const known[] = {"check", "queue", "http-keep-alive", "tarpit"};
 	size_t i;
 
 	for (i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++)
@@ -455,8 +470,10 @@ static const struct timeout_kw *timeout_lookup(const char *name, char *err, size
 			return NULL;
 		}
 	}
-	snprintf(err, errlen, "'timeout' supports 'client', 'server', 'connect', 'http-request', "
-		 "'tunnel', 'client-fin' and 'server-fin' (got '%s')", name);
+	snprintf(err, errlen,
+		 "'timeout' supports 'client', 'server', 'connect', 'http-request', "
+		 "'tunnel', 'client-fin' and 'server-fin' (got '%s')",
+		 name);
 	return NULL;
 }
 
@@ -485,8 +502,9 @@ static int kw_timeout(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 	if (time_arg(what, args[2], &ms, err, errlen) < 0)
 		return -1;
 	if (!(ctx->px->cap & t->cap)) {
-		snprintf(err, errlen, "%s will be ignored because %s '%s' has no %s capability", what,
-			 px_type(ctx->px), ctx->px->id, t->cap == PX_CAP_FE ? "frontend" : "backend");
+		snprintf(err, errlen, "%s will be ignored because %s '%s' has no %s capability",
+			 what, px_type(ctx->px), ctx->px->id,
+			 t->cap == PX_CAP_FE ? "frontend" : "backend");
 		return 1;
 	}
 	*(unsigned int *)((char *)&ctx->px->timeout + t->off) = ms;
@@ -540,8 +558,10 @@ static int kw_log(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t 
 		return no_extra(args, n, 1, err, errlen);
 	}
 	if (n < 2 || strcmp(args[1], "global")) {
-		snprintf(err, errlen, "log : only 'log global' is supported yet in a proxy (got "
-			 "'%s').", n < 2 ? "" : args[1]);
+		snprintf(err, errlen,
+			 "log : only 'log global' is supported yet in a proxy (got "
+			 "'%s').",
+			 n < 2 ? "" : args[1]);
 		return -1;
 	}
 	if (n > 2) {
@@ -552,8 +572,8 @@ static int kw_log(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t 
 	return 0;
 }
 
-#define SEC_FE (CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
-#define SEC_BE (CFG_SEC_BACKEND | CFG_SEC_LISTEN)
+#define SEC_FE	(CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
+#define SEC_BE	(CFG_SEC_BACKEND | CFG_SEC_LISTEN)
 #define SEC_ALL CFG_SEC_PROXIES
 
 /*
@@ -561,16 +581,16 @@ static int kw_log(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t 
  * "cap"), a keyword that makes no sense there is an error (missing from "sections").
  */
 const struct cfg_kw cfg_proxy_kws[] = {
-	{ "acl", SEC_FE | CFG_SEC_BACKEND, 0, 0, kw_acl },
-	{ "balance", SEC_ALL, PX_CAP_BE, 0, kw_balance },
-	{ "bind", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_bind },
-	{ "default_backend", SEC_ALL, PX_CAP_FE, 0, kw_default_backend },
-	{ "log", SEC_ALL, 0, CFG_KW_NO, kw_log },
-	{ "maxconn", SEC_ALL, PX_CAP_FE, 0, kw_maxconn },
-	{ "mode", SEC_ALL, 0, 0, kw_mode },
-	{ "option", SEC_ALL, 0, CFG_KW_NO, kw_option },
-	{ "server", SEC_BE, 0, 0, kw_server },
-	{ "timeout", SEC_ALL, 0, 0, kw_timeout },
-	{ "use_backend", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_use_backend },
-	{ NULL, 0, 0, 0, NULL },
+    {"acl", SEC_FE | CFG_SEC_BACKEND, 0, 0, kw_acl},
+    {"balance", SEC_ALL, PX_CAP_BE, 0, kw_balance},
+    {"bind", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_bind},
+    {"default_backend", SEC_ALL, PX_CAP_FE, 0, kw_default_backend},
+    {"log", SEC_ALL, 0, CFG_KW_NO, kw_log},
+    {"maxconn", SEC_ALL, PX_CAP_FE, 0, kw_maxconn},
+    {"mode", SEC_ALL, 0, 0, kw_mode},
+    {"option", SEC_ALL, 0, CFG_KW_NO, kw_option},
+    {"server", SEC_BE, 0, 0, kw_server},
+    {"timeout", SEC_ALL, 0, 0, kw_timeout},
+    {"use_backend", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_use_backend},
+    {NULL, 0, 0, 0, NULL},
 };

@@ -86,7 +86,8 @@ has_str(const char *got, const char *want, const char *fmt, ...)
 	r = tap_vok(got && strstr(got, want), fmt, ap);
 	va_end(ap);
 	if (!r)
-		printf("#   got: '%s'\n#   expected to contain: '%s'\n", got ? got : "(null)", want);
+		printf("#   got: '%s'\n#   expected to contain: '%s'\n", got ? got : "(null)",
+		       want);
 	return r;
 }
 

@@ -93,13 +93,13 @@ static void req_src(struct req *r, const char *ip)
 static bool eval(const char *ctext, const struct req *r)
 {
 	struct acl_sample s = {
-		.method = r->method,
-		.method_len = r->method ? strlen(r->method) : 0,
-		.path = r->path,
-		.path_len = r->path ? strlen(r->path) : 0,
-		.hdrs = r->hdrs,
-		.nhdrs = r->nhdrs,
-		.src = r->has_src ? (const struct sockaddr *)&r->src : NULL,
+	    .method = r->method,
+	    .method_len = r->method ? strlen(r->method) : 0,
+	    .path = r->path,
+	    .path_len = r->path ? strlen(r->path) : 0,
+	    .hdrs = r->hdrs,
+	    .nhdrs = r->nhdrs,
+	    .src = r->has_src ? (const struct sockaddr *)&r->src : NULL,
 	};
 	struct acl_cond *c = cond(ctext);
 	bool res;
@@ -123,24 +123,24 @@ static void test_parse(void)
 {
 	is_int(acl_line("a path_beg /ws /socket"), 0, "parse: acl NAME CRIT VALUES");
 	ok(acls && !strcmp(acls->name, "a") && acls->exprs->crit == ACL_PATH_BEG &&
-		   acls->exprs->nvalues == 2 && !strcmp(acls->exprs->values[1], "/socket") &&
-		   !acls->exprs->icase,
+	       acls->exprs->nvalues == 2 && !strcmp(acls->exprs->values[1], "/socket") &&
+	       !acls->exprs->icase,
 	   "parse: expression fields");
 	is_int(acl_line("a hdr(Upgrade) -i websocket"), 0, "parse: a second line for one name");
 	ok(!acls->next && acls->exprs->next && acls->exprs->next->crit == ACL_HDR &&
-		   acls->exprs->next->icase && !strcmp(acls->exprs->next->hdr_name, "Upgrade"),
+	       acls->exprs->next->icase && !strcmp(acls->exprs->next->hdr_name, "Upgrade"),
 	   "parse: the second line extends the ACL, hdr name and -i kept");
 	is_int(acl_line("b src 10.0.0.0/8 192.168.1.1 2001:db8::/32 ::1"), 0, "parse: src");
 	ok(acls->next && acls->next->exprs->nnets == 4 && !acls->next->exprs->nvalues,
 	   "parse: src patterns are networks");
 	ok(acls->next->exprs->nets[0].family == AF_INET && acls->next->exprs->nets[0].prefix == 8 &&
-		   acls->next->exprs->nets[1].prefix == 32 &&
-		   acls->next->exprs->nets[2].family == AF_INET6 &&
-		   acls->next->exprs->nets[3].prefix == 128,
+	       acls->next->exprs->nets[1].prefix == 32 &&
+	       acls->next->exprs->nets[2].family == AF_INET6 &&
+	       acls->next->exprs->nets[3].prefix == 128,
 	   "parse: CIDR prefixes, bare addresses are host routes");
 	is_int(acl_line("c src 10.1.2.3/255.255.0.0"), 0, "parse: dotted netmask");
 	ok(acls->next->next->exprs->nets[0].prefix == 16 &&
-		   acls->next->next->exprs->nets[0].addr[2] == 0,
+	       acls->next->next->exprs->nets[0].addr[2] == 0,
 	   "parse: netmask as prefix, host bits cleared");
 	is_int(acl_line("d path -- -dash"), 0, "parse: '--' ends the flags");
 	is_int(acl_line("e path_end"), 0, "parse: an ACL without pattern (never matches)");
@@ -173,7 +173,8 @@ static void test_parse(void)
 
 		while (a && strcmp(a->name, "g"))
 			a = a->next;
-		ok(a && a->exprs && !a->exprs->next, "error: a failed line leaves the ACL as it was");
+		ok(a && a->exprs && !a->exprs->next,
+		   "error: a failed line leaves the ACL as it was");
 	}
 	reset();
 }
@@ -186,9 +187,9 @@ static void test_conditions_parse(void)
 	acl_line("b path /b");
 	c = cond("if a b or !a || { path /c } !{ method GET }");
 	ok(c && c->ngroups == 3 && c->groups[0].nterms == 2 && c->groups[1].nterms == 1 &&
-		   c->groups[1].terms[0].neg && c->groups[2].nterms == 2 &&
-		   !c->groups[2].terms[0].neg && c->groups[2].terms[1].neg && c->anon &&
-		   c->anon->next && !c->unless,
+	       c->groups[1].terms[0].neg && c->groups[2].nterms == 2 &&
+	       !c->groups[2].terms[0].neg && c->groups[2].terms[1].neg && c->anon &&
+	       c->anon->next && !c->unless,
 	   "cond: groups, negation, anonymous ACLs");
 	acl_cond_free(c);
 	c = cond("unless ! a");

@@ -16,7 +16,7 @@
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/test_cfg.XXXXXX";
-static char msgs[65536];	/* what the last parse printed on stderr */
+static char msgs[65536]; /* what the last parse printed on stderr */
 
 static void write_file(const char *path, const char *text)
 {
@@ -140,21 +140,22 @@ static void test_tokenizer(void)
 	ok(n == 1 && !strcmp(a[0], "ab cd"), "tok: quotes inside a word");
 	n = tok("\"a\\\"b\" a\\\\b \\' \\$", a, &e);
 	ok(n == 4 && !strcmp(a[0], "a\"b") && !strcmp(a[1], "a\\b") && !strcmp(a[2], "'") &&
-		   !strcmp(a[3], "$"),
+	       !strcmp(a[3], "$"),
 	   "tok: escapes \\\" \\\\ \\' \\$");
 	n = tok("a\\tb \"\\r\\n\" \\x41\\x7a a\\bc", a, &e);
 	ok(n == 4 && !strcmp(a[0], "a\tb") && !strcmp(a[1], "\r\n") && !strcmp(a[2], "Az") &&
-		   !strcmp(a[3], "a\\bc"),
+	       !strcmp(a[3], "a\\bc"),
 	   "tok: \\t \\r \\n \\xHH, unknown escape kept");
 	n = tok("'a\\'b", a, &e);
 	ok(n == 1 && !strcmp(a[0], "a\\b"), "tok: no escapes inside single quotes");
 	n = tok("\"${WS_FOO}\" \"x$WS_FOO\" '${WS_FOO}' ${WS_FOO}", a, &e);
 	ok(n == 4 && !strcmp(a[0], "val") && !strcmp(a[1], "xval") && !strcmp(a[2], "${WS_FOO}") &&
-		   !strcmp(a[3], "${WS_FOO}"),
+	       !strcmp(a[3], "${WS_FOO}"),
 	   "tok: environment expanded in double quotes only");
-	n = tok("\"${WS_NOPE-def ault}\" \"${WS_FOO-def}\" \"a${WS_NOPE}b\" \"${WS_NOPE-}\"z", a, &e);
+	n = tok("\"${WS_NOPE-def ault}\" \"${WS_FOO-def}\" \"a${WS_NOPE}b\" \"${WS_NOPE-}\"z", a,
+		&e);
 	ok(n == 4 && !strcmp(a[0], "def ault") && !strcmp(a[1], "val") && !strcmp(a[2], "ab") &&
-		   !strcmp(a[3], "z"),
+	       !strcmp(a[3], "z"),
 	   "tok: ${VAR-default}, unset variable is empty");
 	n = tok("\"x", a, &e);
 	ok(n == CFG_TOK_QUOTE && e && *e == '"', "tok: unmatched double quote, points at it");
@@ -235,10 +236,12 @@ static void addr_ok(const char *text, int family, const char *host, int port)
 
 	if (cfg_parse_addr(text, &ss, &len, err, sizeof(err)) == 0) {
 		if (ss.ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, sizeof(buf));
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf,
+				  sizeof(buf));
 			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		} else {
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof(buf));
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf,
+				  sizeof(buf));
 			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 		}
 	}
@@ -285,10 +288,11 @@ static void test_global(void)
 	struct config cfg;
 	int errors;
 
-	errors = parse(&cfg, "global", "global\n maxconn 5000\n nosplice\n"
-				       " log stdout format raw local0 info notice\n"
-				       " stats socket /run/ws.sock mode 660 level operator\n"
-				       "global\n");
+	errors = parse(&cfg, "global",
+		       "global\n maxconn 5000\n nosplice\n"
+		       " log stdout format raw local0 info notice\n"
+		       " stats socket /run/ws.sock mode 660 level operator\n"
+		       "global\n");
 	is_int(errors, 0, "global: accepted (%s)", msgs);
 	is_int(cfg.global.maxconn, 5000, "global: maxconn");
 	ok(cfg.global.nosplice, "global: nosplice");
@@ -330,7 +334,7 @@ static int bind_port(const struct bind_conf *b)
 {
 	const struct sockaddr_in *sin = (const void *)&b->addr;
 
-	return b ? ntohs(sin->sin_port) : -1;	/* same offset in sockaddr_in6 */
+	return b ? ntohs(sin->sin_port) : -1; /* same offset in sockaddr_in6 */
 }
 
 static void test_bind(void)
@@ -340,9 +344,10 @@ static void test_bind(void)
 	int errors;
 
 	setenv("WS_LISTEN_FD", "7", 1);
-	errors = parse(&cfg, "bind", "frontend fe\n bind :8001,127.0.0.1:8002,[::1]:8003\n"
-				     " bind :::8004\n bind *:8005\n bind fd@3\n"
-				     " bind \"fd@${WS_LISTEN_FD}\"\n");
+	errors = parse(&cfg, "bind",
+		       "frontend fe\n bind :8001,127.0.0.1:8002,[::1]:8003\n"
+		       " bind :::8004\n bind *:8005\n bind fd@3\n"
+		       " bind \"fd@${WS_LISTEN_FD}\"\n");
 	is_int(errors, 0, "bind: every form accepted (%s)", msgs);
 	fe = cfg_find_proxy(&cfg, "fe", PX_CAP_FE);
 	is_int(bind_port(nth_bind(fe, 0)), 8001, "bind: first of a comma list");
@@ -397,13 +402,13 @@ static void test_proxy_keywords(void)
 	is_int(li->mode, PX_MODE_TCP, "mode tcp");
 	is_int(fe->maxconn, 100, "maxconn");
 	ok(fe->acls && !strcmp(fe->acls->name, "is_ws") && fe->acls->exprs &&
-		   fe->acls->exprs->next && !fe->acls->next,
+	       fe->acls->exprs->next && !fe->acls->next,
 	   "acl: two lines with one name make one ACL of two expressions");
 	ok(fe->rules && !strcmp(fe->rules->be_name, "be") && fe->rules->cond &&
-		   !fe->rules->cond->unless && fe->rules->line == 7,
+	       !fe->rules->cond->unless && fe->rules->line == 7,
 	   "use_backend NAME if ACL");
 	ok(fe->rules && fe->rules->next && fe->rules->next->cond->unless &&
-		   fe->rules->next->cond->anon,
+	       fe->rules->next->cond->anon,
 	   "use_backend NAME unless { anonymous }");
 	is_str(fe->defbe_name, "be", "default_backend");
 	is_int(fe->options, PX_O_LOGASAP, "option logasap, no option http-server-close");
@@ -421,11 +426,11 @@ static void test_proxy_keywords(void)
 	is_int(be->nservers, 3, "three servers");
 	s = be->servers;
 	ok(s && !strcmp(s->id, "s1") && s->check && s->weight == 10 && s->check_inter == 500 &&
-		   s->check_rise == 4 && s->check_fall == 5 && !s->disabled && s->be == be,
+	       s->check_rise == 4 && s->check_fall == 5 && !s->disabled && s->be == be,
 	   "server with check weight inter rise fall");
 	s = s ? s->next : NULL;
 	ok(s && s->disabled && s->weight == 0 && !s->check && s->check_inter == 2000 &&
-		   s->check_rise == 2 && s->check_fall == 3,
+	       s->check_rise == 2 && s->check_fall == 3,
 	   "server disabled weight 0, default inter/rise/fall");
 	s = s ? s->next : NULL;
 	ok(s && s->weight == 1 && s->addr.ss_family == AF_INET6 && s->line == 26,
@@ -472,7 +477,7 @@ static void test_defaults(void)
 	   "defaults: each side inherits only its own timeouts");
 	ok(!be->defbe_name && !be->maxconn, "defaults: frontend settings not given to a backend");
 	ok(fe2->mode == PX_MODE_HTTP && fe2->timeout.client == 5000 && !fe2->defbe_name &&
-		   !fe2->options,
+	       !fe2->options,
 	   "defaults: a new defaults section starts afresh");
 	cfg_free(&cfg);
 
@@ -498,8 +503,8 @@ static void test_errors(void)
 {
 	expect_error("e_unknown", "global\n\n foo bar\n", 3,
 		     "unknown keyword 'foo' in 'global' section");
-	expect_error("e_unknown_fe", "frontend fe\n bind :1\n option httplog\n stick-table x\n",
-		     4, "unknown keyword 'stick-table' in 'frontend' section");
+	expect_error("e_unknown_fe", "frontend fe\n bind :1\n option httplog\n stick-table x\n", 4,
+		     "unknown keyword 'stick-table' in 'frontend' section");
 	expect_error("e_unknown_opt", "frontend fe\n bind :1\n option httplog\n", 3,
 		     "unknown option 'httplog'");
 	expect_error("e_nosection", "# x\nmaxconn 1\n", 2,
@@ -526,9 +531,10 @@ static void test_errors(void)
 	expect_error("e_var", "global\n stats socket \"$\"\n", 2,
 		     "forbidden first char in environment variable name");
 	expect_error("e_hex", "global\n \\xZZ\n", 2, "truncated or invalid hexadecimal");
-	expect_error("e_words", "global\n a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 "
-				"3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 "
-				"29 30 31 32 33 34 35 36 37 38 39\n",
+	expect_error("e_words",
+		     "global\n a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 "
+		     "3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 "
+		     "29 30 31 32 33 34 35 36 37 38 39\n",
 		     2, "too many words, truncating after word 64");
 	expect_error("e_no", "frontend fe\n no bind :1\n", 2, "negation/default");
 	expect_error("e_maxconn", "global\n maxconn lots\n", 2, "'maxconn' expects an integer");
@@ -547,7 +553,8 @@ static void test_errors(void)
 	expect_error("e_log_two", "global\n log stdout\n log stderr\n", 3, "second 'log' line");
 	expect_error("e_px_log", "frontend fe\n bind :1\n log stdout local0\n", 3,
 		     "only 'log global' is supported yet");
-	expect_error("e_stats", "global\n stats timeout 5s\n", 2, "'stats timeout' is not supported");
+	expect_error("e_stats", "global\n stats timeout 5s\n", 2,
+		     "'stats timeout' is not supported");
 	expect_error("e_stats_lvl", "global\n stats socket /tmp/x level root\n", 2,
 		     "'level' only supports 'user', 'operator', and 'admin' (got 'root')");
 	expect_error("e_stats_mode", "global\n stats socket /tmp/x mode 9\n", 2,
@@ -560,7 +567,8 @@ static void test_errors(void)
 	expect_error("e_bind_none", "frontend fe\n bind\n", 2, "'bind' expects");
 	expect_error("e_bind_opt", "frontend fe\n bind :443 ssl crt x.pem\n", 2,
 		     "unknown keyword 'ssl'");
-	expect_error("e_bind_port", "frontend fe\n bind 1.2.3.4\n", 2, "missing port specification");
+	expect_error("e_bind_port", "frontend fe\n bind 1.2.3.4\n", 2,
+		     "missing port specification");
 	expect_error("e_bind_comma", "frontend fe\n bind :1,\n", 2, "empty address");
 	expect_error("e_bind_fd", "frontend fe\n bind fd@abc\n", 2, "'fd@abc'");
 	expect_error("e_bind_unix", "frontend fe\n bind unix@/tmp/x\n", 2, "not supported yet");
@@ -578,8 +586,10 @@ static void test_errors(void)
 	expect_error("e_acl_anon", "frontend fe\n use_backend b if { path_beg /x\n", 2,
 		     "missing closing '}'");
 	expect_error("e_defbe", "frontend fe\n default_backend\n", 2, "expects a backend name");
-	expect_error("e_defbe2", "frontend fe\n default_backend a b\n", 2, "unexpected argument 'b'");
-	expect_error("e_srv_args", "backend b\n server s\n", 2, "'server' expects <name> and <addr>");
+	expect_error("e_defbe2", "frontend fe\n default_backend a b\n", 2,
+		     "unexpected argument 'b'");
+	expect_error("e_srv_args", "backend b\n server s\n", 2,
+		     "'server' expects <name> and <addr>");
 	expect_error("e_srv_port", "backend b\n server s 127.0.0.1\n", 2, "missing port");
 	expect_error("e_srv_any", "backend b\n server s :80\n", 2, "has no host");
 	expect_error("e_srv_opt", "backend b\n server s 1.1.1.1:1 check backup\n", 2,
@@ -626,7 +636,7 @@ static void test_error_lines(void)
 	errors = parse(&cfg, "several", "global\n foo\n bar\nbackend b\n baz\n");
 	is_int(errors, 3, "every error of a file is reported");
 	ok(strstr(msgs, "several.cfg:2]") && strstr(msgs, "several.cfg:3]") &&
-		   strstr(msgs, "several.cfg:5]"),
+	       strstr(msgs, "several.cfg:5]"),
 	   "each with its own line");
 	has_str(msgs, "Error(s) found in configuration file", "file summary as HAProxy");
 	cfg_free(&cfg);
@@ -636,7 +646,7 @@ static void test_error_lines(void)
 	strcpy(line + CFG_MAX_LINE + 20, "\n foo\n");
 	errors = parse(&cfg, "long", line);
 	ok(errors == 2 && strstr(msgs, "long.cfg:2] : line too long") &&
-		   strstr(msgs, "long.cfg:3] : unknown keyword 'foo'"),
+	       strstr(msgs, "long.cfg:3] : unknown keyword 'foo'"),
 	   "a too long line is an error and the next line is read");
 	cfg_free(&cfg);
 
@@ -711,9 +721,10 @@ static void test_check(void)
 			   with_tmo("backend be\n server s1 1.1.1.1:1\n server s1 1.1.1.1:2\n"),
 			   "c_dupsrv.cfg:7] : backend 'be', another server named 's1' was already "
 			   "defined at line 6, please use distinct names.");
-	expect_check_error("c_http_tcp",
-			   with_tmo("frontend fe\n bind :1\n use_backend be\nbackend be\n mode tcp\n"),
-			   "http frontend 'fe' (");
+	expect_check_error(
+	    "c_http_tcp",
+	    with_tmo("frontend fe\n bind :1\n use_backend be\nbackend be\n mode tcp\n"),
+	    "http frontend 'fe' (");
 	expect_check_error("c_http_tcp2",
 			   with_tmo("frontend fe\n bind :1\n default_backend be\nbackend be\n"
 				    " mode tcp\n"),
@@ -722,11 +733,12 @@ static void test_check(void)
 			   with_tmo("frontend fe\n mode tcp\n bind :1\n default_backend be\n"
 				    "backend be\n"),
 			   "tcp frontend 'fe'");
-	expect_warning("w_tmo", "frontend fe\n bind :1\n",
-		       "missing timeouts for frontend 'fe'.\n   | While not properly invalid, you will "
-		       "certainly encounter various problems\n   | with such a configuration. To fix "
-		       "this, please ensure that all following\n   | timeouts are set to a non-zero "
-		       "value: 'client', 'connect', 'server'.");
+	expect_warning(
+	    "w_tmo", "frontend fe\n bind :1\n",
+	    "missing timeouts for frontend 'fe'.\n   | While not properly invalid, you will "
+	    "certainly encounter various problems\n   | with such a configuration. To fix "
+	    "this, please ensure that all following\n   | timeouts are set to a non-zero "
+	    "value: 'client', 'connect', 'server'.");
 	expect_warning("w_tmo_be", "backend be\n timeout connect 1s\n server s 1.1.1.1:1\n",
 		       "missing timeouts for backend 'be'");
 	expect_warning("w_tmo_li", "listen li\n bind :1\n timeout client 1s\n server s 1.1.1.1:1\n",
@@ -747,8 +759,9 @@ static void test_check(void)
 		       "'maxconn' ignored because backend 'be' has no frontend capability.");
 	expect_warning("w_balance_fe", with_tmo("frontend fe\n bind :1\n balance roundrobin\n"),
 		       "'balance' ignored because frontend 'fe' has no backend capability.");
-	expect_warning("w_overwrite", with_tmo("frontend fe\n bind :1\n timeout client 2s\n"
-					       " timeout client 3s\n"),
+	expect_warning("w_overwrite",
+		       with_tmo("frontend fe\n bind :1\n timeout client 2s\n"
+				" timeout client 3s\n"),
 		       "w_overwrite.cfg:8] : overwriting 'timeout client' which was already "
 		       "specified");
 	expect_warning("w_acl_empty", with_tmo("frontend fe\n bind :1\n acl a path_beg\n"),
