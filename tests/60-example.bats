@@ -3,9 +3,8 @@
 # The example of docs/example.md end to end, as a person would use it: Debian's Chromium opens the
 # chat through wsplice (examples/wsplice.cfg, bound to loopback on free ports) in front of two
 # servers of examples/websocket-app that share messages through a private redis-server.
-# tests/browser/chat.mjs drives the pages; screenshots go to tests/out/.
-#
-# The same tests run against HAProxy with WSPLICE=/usr/sbin/haproxy (it takes -d, -p and -f too).
+# tests/browser/chat.mjs drives the pages; screenshots go to tests/out/. The chat runs on both
+# data paths (BPF splice and the userspace relay); the failover test on the BPF one.
 
 setup() {
 	load helpers
@@ -44,9 +43,11 @@ start_app() {
 	printf -v "${name}_NODE" '%s' "$pid"
 }
 
-# start_example: redis, s1, s2 and the daemon on a copy of examples/wsplice.cfg that binds
-# loopback only; the ports come from the environment variables the file reads.
+# start_example MODE: redis, s1, s2 and the daemon on the data path MODE (bpf or user), on a copy
+# of examples/wsplice.cfg that binds loopback only; the ports come from the environment variables
+# the file reads.
 start_example() {
+	local mode=$1
 	REDIS_PORT=$(free_port)
 	export WSPLICE_PORT=$(free_port) APP1_PORT=$(free_port) APP2_PORT=$(free_port)
 	bg redis timeout 300 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
@@ -58,41 +59,51 @@ start_example() {
 	CFG=$LOGDIR/example.cfg
 	sed 's/bind "\*:/bind "127.0.0.1:/' "$TOP/examples/wsplice.cfg" >"$CFG"
 	grep -q 'bind "127.0.0.1:${WSPLICE_PORT-8080}"' "$CFG"
-	start_wsplice "$CFG"
+	start_wsplice "$CFG" $(path_args "$mode")
 	wait_for_port "$WSPLICE_PORT"
+	# The data path asked for, not a silent fallback to the other one.
+	local want="the kernel"
+	[ "$mode" = user ] && want="user space"
+	wait_for_log "$LOGDIR/wsplice.log" "started: .* tunnels forwarded by $want"
 	# The whole chain answers (the balancer may hold servers down until a first check passes).
 	wait_until 15 timeout 5 curl -sf -o /dev/null "http://127.0.0.1:$WSPLICE_PORT/health"
 	URL=http://127.0.0.1:$WSPLICE_PORT/ws
 }
 
-# tunnels_logged SERVER...: the daemon logged a 101 for an upgrade of /ws/echo to each SERVER
-# (HAProxy's httplog shape, which wsplice writes). haproxy -d logs no server name on its
-# response lines: there, one 101 per SERVER is what can be checked.
+# tunnels_logged SERVER...: the daemon logged a 101 for an upgrade of /ws/echo to each SERVER, in
+# HAProxy's httplog shape: "fe_main websocket_servers/s1 0/0/0/1/+1 101 ... "GET /ws/echo HTTP/1.1"".
 tunnels_logged() {
-	local log=$LOGDIR/wsplice.log srv
-	if [ "$(basename "$WSPLICE")" = haproxy ]; then
-		[ "$(grep -c 'srvrep.*HTTP/1.1 101' "$log")" -ge $# ] && return 0
-	else
-		for srv in "$@"; do
-			grep -Eq " websocket_servers/$srv [-+0-9/]+ 101 .*\"GET /ws/echo HTTP/1.1\"" "$log" ||
-				break
-		done && return 0
-	fi
-	echo "no 101 tunnel to each of $* in the daemon's log:" >&2
-	cat "$log" >&2
-	return 1
+	local srv
+	for srv in "$@"; do
+		grep -Eq " websocket_servers/$srv [-+0-9/]+ 101 .*\"GET /ws/echo HTTP/1.1\"" \
+			"$LOGDIR/wsplice.log" && continue
+		echo "no 101 tunnel to $srv in the daemon's log:" >&2
+		cat "$LOGDIR/wsplice.log" >&2
+		return 1
+	done
 }
 
-@test "example: pages on s1 and s2 chat through the balancer in Chromium" {
-	start_example
-	run timeout 150 node "$BROWSER/chat.mjs" --url "$URL" --screenshot "$OUT/example-chat.png"
+# chat MODE: two pages on s1 and s2 see each other's messages, tunnels on data path MODE.
+chat() {
+	need_bpf "$1"
+	start_example "$1"
+	run timeout 150 node "$BROWSER/chat.mjs" --url "$URL" --screenshot "$OUT/example-chat-$1.png"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	tunnels_logged s1 s2
 }
 
+@test "example: pages on s1 and s2 chat in Chromium (BPF splice)" {
+	chat bpf
+}
+
+@test "example: pages on s1 and s2 chat in Chromium (userspace relay)" {
+	chat user
+}
+
 @test "example: a page whose server is killed reconnects to the survivor and chats again" {
-	start_example
+	need_bpf bpf
+	start_example bpf
 	run timeout 150 node "$BROWSER/chat.mjs" --url "$URL" --screenshot "$OUT/example-failover.png" \
 		--kill "s1=$s1_NODE,s2=$s2_NODE"
 	echo "$output"
