@@ -107,6 +107,7 @@ static int crit_parse(struct acl_expr *e, const char *word, char *err, size_t er
 	return e->hdr_name ? 0 : -1;
 }
 
+/* The prefix length of a dotted netmask, or -1 when its ones are not contiguous. */
 static int v4_mask_len(struct in_addr mask)
 {
 	unsigned int m = ntohl(mask.s_addr);
@@ -116,7 +117,11 @@ static int v4_mask_len(struct in_addr mask)
 	return m == (len ? ~0u << (32 - len) : 0) ? len : -1;
 }
 
-/* "ADDR", "ADDR/LEN" or, for IPv4, "ADDR/DOTTED.MASK" as HAProxy accepts for src. */
+/*
+ * "ADDR", "ADDR/LEN" or, for IPv4, "ADDR/DOTTED.MASK" as HAProxy accepts for src. Host bits are
+ * cleared so that matching compares prefixes only. Returns 0, or -1 for anything else (host
+ * names included: HAProxy resolves them, wsplice refuses them rather than resolve at parse time).
+ */
 static int net_parse(struct acl_net *net, const char *text)
 {
 	char buf[INET6_ADDRSTRLEN + 16];
@@ -255,6 +260,7 @@ static bool acl_name_ok(const char *name)
 	return true;
 }
 
+/* The named ACL, created at the end of the list on first use. NULL when out of memory. */
 static struct acl *acl_get(struct acl **acls, const char *name)
 {
 	struct acl **pa;
@@ -310,6 +316,7 @@ int acl_parse_line(struct acl **acls, char **args, int n, char *err, size_t errl
 
 /* ---- conditions --------------------------------------------------------------------------- */
 
+/* The condition is an OR of AND groups; parsing always appends to the last group. */
 static int group_add(struct acl_cond *c)
 {
 	struct acl_group *g = realloc(c->groups, (c->ngroups + 1) * sizeof(*g));
@@ -447,6 +454,7 @@ static bool mem_sub(const char *hay, size_t hlen, const char *needle, size_t nle
 	return false;
 }
 
+/* Whether any pattern of e matches v[0..len) the way e's criterion compares (exact, beg...). */
 static bool str_match(const struct acl_expr *e, const char *v, size_t len)
 {
 	enum match_kind kind = MATCH_EXACT;
@@ -587,6 +595,7 @@ static bool group_match(const struct acl_group *g, const struct acl_sample *s)
 	return true;
 }
 
+/* Groups are ORed and stop at the first true one, as HAProxy evaluates lazily. */
 bool acl_cond_eval(const struct acl_cond *cond, const struct acl_sample *s)
 {
 	bool res = false;

@@ -23,10 +23,11 @@
 /* What the tokenizer writes (environment expansion can make a line longer). */
 #define CFG_OUT_SIZE (2 * CFG_MAX_LINE)
 
+/* State of one cfg_parse_file() call; kw is what the keyword parsers see. */
 struct cfg_parser {
 	struct cfg_kw_ctx kw;
-	int errors;
-	bool skip; /* a broken section header: ignore lines up to the next section */
+	int errors; /* alerts so far in this file: the return value */
+	bool skip;  /* a broken section header: ignore lines up to the next section */
 };
 
 static const char *const sect_names[] = {
@@ -480,6 +481,11 @@ static void kw_misplaced(struct cfg_parser *p, const struct cfg_kw *kw)
 			  px_type(px), px->id, cap_name((PX_CAP_FE | PX_CAP_BE) & ~px->cap));
 }
 
+/*
+ * Runs a keyword parser once the table said the section takes it. A keyword that only the other
+ * side of a proxy uses is skipped with HAProxy's warning, without parsing its arguments, which
+ * is what HAProxy does for most of them.
+ */
 static void kw_call(struct cfg_parser *p, const struct cfg_kw *kw, char **args, int n)
 {
 	const struct proxy *px = p->kw.px;
@@ -503,6 +509,10 @@ static void kw_call(struct cfg_parser *p, const struct cfg_kw *kw, char **args, 
 }
 
 /* One tokenized line. Returns 0, or -ENOMEM. */
+/*
+ * Section keywords are recognised in every section (they end the current one); "no" is a prefix
+ * that only the keywords flagged CFG_KW_NO take.
+ */
 static int dispatch(struct cfg_parser *p, char **args, int n)
 {
 	const struct cfg_kw *table, *kw;
@@ -600,6 +610,7 @@ static int read_line(FILE *f, char *buf, int *nul)
 	return ret ? ret : len;
 }
 
+/* The config owns the file names so that file/line fields stay valid until cfg_free(). */
 static const char *cfg_add_file(struct config *cfg, const char *path)
 {
 	char **files = realloc(cfg->files, (cfg->nfiles + 1) * sizeof(*files));
@@ -615,6 +626,7 @@ static const char *cfg_add_file(struct config *cfg, const char *path)
 	return copy;
 }
 
+/* Reads the whole file even after errors, so that one run reports them all (HAProxy does). */
 static int parse_stream(struct cfg_parser *p, FILE *f, char *line, char *out)
 {
 	int len, nul = 0, err = 0;
@@ -698,6 +710,10 @@ static int check_modes(const struct proxy *fe, const struct proxy *be, const cha
 	return 1;
 }
 
+/*
+ * Resolves a frontend's backend names. Names are looked up once every file is read, so a rule
+ * may name a backend declared further down or in a later file, as in HAProxy.
+ */
 static int check_switching(struct config *cfg, struct proxy *fe)
 {
 	struct switching_rule *r;
@@ -783,6 +799,7 @@ int cfg_check(struct config *cfg)
 
 /* ---- freeing ------------------------------------------------------------------------------ */
 
+/* A proxy owns everything it points to except the files, which the config owns. */
 static void px_free(struct proxy *px)
 {
 	struct switching_rule *r, *rn;
@@ -892,6 +909,10 @@ static int parse_port(const char *s, in_port_t *port, char *err, size_t errlen, 
 	return 0;
 }
 
+/*
+ * First result of getaddrinfo(), with AI_NUMERICHOST first so that an address never waits on
+ * DNS; names are resolved once here, at startup, as HAProxy's default init-addr does.
+ */
 static int resolve_host(const char *host, struct sockaddr_storage *ss, socklen_t *len, int flags)
 {
 	struct addrinfo hints = {

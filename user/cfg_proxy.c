@@ -177,6 +177,10 @@ static int kw_bind(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t
 
 /* ---- acl, use_backend, default_backend ---------------------------------------------------- */
 
+/*
+ * "acl NAME CRIT [-i] VALUES". An ACL without values is accepted with HAProxy's warning: it never
+ * matches, which is occasionally meant (a placeholder) and more often a mistake.
+ */
 static int kw_acl(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	char inner[512];
@@ -205,6 +209,10 @@ static int kw_acl(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t 
 	return 0;
 }
 
+/*
+ * "use_backend NAME [if|unless COND]". The condition's ACLs are resolved now, against the ACLs
+ * declared above the rule (HAProxy's rule); the backend name only in cfg_check().
+ */
 static int kw_use_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	struct switching_rule *r, **pr;
@@ -245,6 +253,7 @@ static int kw_use_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
 	return 0;
 }
 
+/* "default_backend NAME": allowed in defaults too, where frontends inherit it. */
 static int kw_default_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	if (n < 2) {
@@ -261,6 +270,10 @@ static int kw_default_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *
 /* ---- server ------------------------------------------------------------------------------- */
 
 /* One "KEY VALUE" server option with an integer value. */
+/*
+ * The error texts are HAProxy's: weight has a range, rise and fall must be positive. Stricter
+ * than HAProxy on one point: "weight abc" is an error, where its atol() reads 0.
+ */
 static int srv_int(const struct server *s, char **args, int i, int n, long min, long max, long *v,
 		   char *err, size_t errlen)
 {
