@@ -13,8 +13,6 @@ void relay_tunnel_start(struct stream *s)
 	s->st = ST_TUNNEL_USER;
 	s->ctx->cnt.cur_tunnels++;
 	s->ctx->cnt.cum_tunnels++;
-	s->req.fwd = buf_len(&s->req.in);
-	s->res.fwd = buf_len(&s->res.in);
 }
 
 /* Sends what c holds to dst and counts it as relayed. Returns -1 on a write error. */

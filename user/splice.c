@@ -53,6 +53,7 @@ _Static_assert(sizeof(struct wsplice_event) == 16, "struct wsplice_event is 2 x 
 #define FC_MIN_GRANT (16u << 10)
 #define FC_POLL_MS 5
 #define HASH_BITS 14
+#define DRAIN_BUFSIZE (64u << 10)
 
 struct splice {
 	struct wsplice_bpf *skel;
@@ -481,8 +482,11 @@ static int dir_resume(struct splice *sp, struct splice_dir *d)
 	uint64_t fd = d->src_fd;
 	int one = 1;
 
-	if (bpf_map_update_elem(sp->socks_fd, &d->cookie, &fd, BPF_NOEXIST) < 0)
-		return -errno;
+	if (bpf_map_update_elem(sp->socks_fd, &d->cookie, &fd, BPF_NOEXIST) < 0) {
+		/* the source got its FIN (CLOSE_WAIT cannot join a sockhash): stay paused,
+		 * the EOF handler copies the rest */
+		return errno == EOPNOTSUPP ? 0 : -errno;
+	}
 	d->paused = false;
 	/* what arrived while paused sits in the receive queue: make the verdict see it */
 	setsockopt(d->src_fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
@@ -679,8 +683,10 @@ void splice_tunnel_stop(struct stream *s)
 		return;
 	splice_tunnel_bytes(s, &c2s, &s2c);
 	poll_del(sp, p);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		hash_del(sp, &p->dir[i]);
+		buf_release(&p->dir[i].rest);
+	}
 	undo_start(sp, p);
 	p->inserted = false;
 	s->ctx->cnt.cur_spliced--;
@@ -689,37 +695,59 @@ void splice_tunnel_stop(struct stream *s)
 /* --- EOF, errors, timeouts ------------------------------------------------------------------ */
 
 /*
+ * Copies what is left on a source whose FIN arrived: bytes held back by a flow-control pause
+ * (a socket past ESTABLISHED cannot rejoin a sockhash: EOPNOTSUPP on 6.18, so the kernel cannot
+ * take them) or left to user space by a failed redirect. Returns 1 once the source's EOF is
+ * read and everything sent, 0 to wait, -1 on error.
+ */
+static int dir_copy_rest(struct stream *s, struct splice_dir *d)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (!buf_empty(&d->rest)) {
+			n = send(d->dst_fd, buf_ptr(&d->rest), buf_len(&d->rest),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -1;
+			buf_consume(&d->rest, n);
+			d->passed += n;
+			s->ctx->cnt.drain_bytes += n;
+			if (!buf_empty(&d->rest))
+				return 0;
+		}
+		if (!buf_prepare(&d->rest, DRAIN_BUFSIZE))
+			return -1;
+		n = recv(d->src_fd, d->rest.data + d->rest.tail, d->rest.cap - d->rest.tail,
+			 MSG_DONTWAIT);
+		if (n == 0)
+			return 1;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		d->rest.tail += n;
+	}
+}
+
+/*
  * The FIN is not forwarded by the redirect: once everything redirected before it reached the
- * destination's TCP stack, user space shuts the destination down. Bytes the verdict could not
- * redirect (passed) are read here and sent after the redirected ones. Returns 1 when the FIN
- * was propagated, 0 to wait, -1 on error.
+ * destination's TCP stack, and what the kernel could not redirect was copied, user space shuts
+ * the destination down. Returns 1 when the FIN was propagated, 0 to wait, -1 on error.
  */
 static int dir_drain(struct stream *s, struct splice_dir *d)
 {
-	struct splice *sp = s->ctx->splice;
 	uint64_t bytes, inflight;
-	char buf[16384];
-	ssize_t n;
+	int r;
 
 	if (d->shut)
 		return 1;
-	if (d->paused)
-		return dir_check(sp, d) < 0 ? -1 : 0;
-	if (dir_inflight(sp, d, &bytes, &inflight) < 0)
+	if (dir_inflight(s->ctx->splice, d, &bytes, &inflight) < 0)
 		return -1;
 	if (inflight)
 		return 0;
-	while ((n = recv(d->src_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		/* rare (a failed redirect): blocking is acceptable for this short copy */
-		if (send(d->dst_fd, buf, n, MSG_NOSIGNAL) != n)
-			return -1;
-		d->passed += n;
-		s->ctx->cnt.user_relay_bytes += n;
-	}
-	if (n < 0 && errno != EAGAIN)
-		return -1;
-	if (n < 0)
-		return 0;
+	r = dir_copy_rest(s, d);
+	if (r <= 0)
+		return r;
+	buf_release(&d->rest);
 	shutdown(d->dst_fd, SHUT_WR);
 	d->shut = true;
 	return 1;

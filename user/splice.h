@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "loop.h"
 
 /*
@@ -29,7 +30,8 @@ struct splice_dir {
 	uint64_t dst_base;		/* dst's acked + queued bytes at insertion */
 	uint64_t notify_at;		/* current flow-control mark */
 	uint64_t reserved;		/* share of the global in-flight budget */
-	uint64_t passed;		/* bytes BPF left to user space, then relayed */
+	uint64_t passed;		/* bytes copied by user space after the FIN */
+	struct buf rest;		/* those bytes on their way */
 	bool paused;			/* removed from wsplice_socks by flow control */
 	bool eof;			/* FIN seen on src */
 	bool shut;			/* FIN propagated: shutdown(dst, SHUT_WR) */

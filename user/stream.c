@@ -567,9 +567,10 @@ static void on_switching(struct stream *s)
 	if (!s->upgrade_req || !ws_check_response(&s->res.msg, base, s->ws_key))
 		return stream_error(s, 502, 'P', 'H');
 	s->status = 101;
-	/* the head and whatever followed it in the same read: all tunnel bytes from here */
-	s->res.fwd = buf_len(&s->res.in);
-	s->req.fwd = buf_len(&s->req.in);
+	/* the head goes out as the server wrote it; what followed it in the same read is tunnel
+	 * data, which the relay sends (and counts) */
+	s->res.fwd = s->res.msg.head_len;
+	s->req.fwd = 0;
 	if (s->fe->options & PX_O_LOGASAP) {
 		s->logged_asap = true;
 		stream_log(s, true);
