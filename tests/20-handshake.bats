@@ -21,6 +21,7 @@ setup() {
 
 teardown() {
 	common_teardown
+	dump_logs
 }
 
 # start_proxy MODE [TUNNEL_TIMEOUT]: wsplice with the standard configuration on data path MODE.

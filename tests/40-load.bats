@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	common_teardown
+	dump_logs
 }
 
 load_test() {

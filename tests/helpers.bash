@@ -279,3 +279,15 @@ stop_wsplice() {
 		return 1
 	}
 }
+
+# dump_logs: after a failed test, the tail of every log in $LOGDIR (call from teardown, after
+# common_teardown, so that the processes have flushed and exited).
+dump_logs() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] && return 0
+	local f
+	for f in "$LOGDIR"/*.log; do
+		[ -e "$f" ] || continue
+		echo "--- ${f##*/} (last 15 lines)"
+		tail -n 15 "$f"
+	done
+}
