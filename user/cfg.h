@@ -74,6 +74,8 @@ struct server {
 	unsigned int cur_conns;
 	unsigned long long cum_conns;
 	int rr_credit;		/* weighted round robin state */
+	bool down;		/* marked DOWN by health checks */
+	struct srv_check *chk;	/* health-check state (check.c), NULL without "check" */
 };
 
 struct switching_rule {
