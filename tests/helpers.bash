@@ -215,11 +215,11 @@ pin_dir() {
 # sock_map_entries: the daemon's per-socket map, one JSON object per line:
 # {"key": cookie, "peer": cookie, "bytes": n, "last_ns": t, "passed": n}.
 sock_map_entries() {
-	local json
-	json=$(timeout 10 bpftool -j map dump pinned "$(pin_dir)/wsplice_sock") || return 1
+	local json=$LOGDIR/.sock_map.json
+	timeout 10 bpftool -j map dump pinned "$(pin_dir)/wsplice_sock" >"$json" || return 1
 	$PY -c '
 import json, sys
-for e in json.loads(sys.argv[1]):
+for e in json.load(open(sys.argv[1])):
     f = e.get("formatted")
     if f:
         print(json.dumps({"key": f["key"], **f["value"]}))
