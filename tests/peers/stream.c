@@ -95,10 +95,33 @@ static void pattern(uint8_t *buf, uint64_t off, size_t len, int dir)
 	}
 }
 
+/*
+ * Where the 32 bytes at got (fewer if n < 32) sit in the pattern of dir within 64 MiB either side
+ * of off: tells a duplicate (found before off) from a loss (found after). Returns -1 if nowhere.
+ */
+static long long locate(const uint8_t *got, size_t n, uint64_t off, int dir)
+{
+	const uint64_t span = 64ULL << 20;
+	uint64_t from = off > span ? off - span : 0;
+	size_t len = (size_t)(off + span - from);
+	uint8_t *p = malloc(len), *hit;
+	long long at = -1;
+
+	if (!p)
+		return -1;
+	pattern(p, from, len, dir);
+	hit = memmem(p, len, got, n < 32 ? n : 32);
+	if (hit)
+		at = (long long)(from + (hit - p));
+	free(p);
+	return at;
+}
+
 /* Compares buf with the pattern at off; dies naming the first wrong offset. */
 static void verify(const uint8_t *buf, uint64_t off, size_t len, int dir)
 {
 	static uint8_t want[BUFSZ];
+	long long at;
 	size_t i;
 
 	pattern(want, off, len, dir);
@@ -106,8 +129,13 @@ static void verify(const uint8_t *buf, uint64_t off, size_t len, int dir)
 		return;
 	for (i = 0; buf[i] == want[i]; i++)
 		;
-	die("mismatch at offset %llu: got 0x%02x, want 0x%02x", (unsigned long long)(off + i),
-	    buf[i], want[i]);
+	at = locate(buf + i, len - i, off + i, dir);
+	if (at >= 0)
+		die("mismatch at offset %llu: got 0x%02x, want 0x%02x; the bytes received there are "
+		    "the pattern's at offset %lld (%+lld)",
+		    (unsigned long long)(off + i), buf[i], want[i], at, at - (long long)(off + i));
+	die("mismatch at offset %llu: got 0x%02x, want 0x%02x (bytes not from this stream's pattern"
+	    " within 64 MiB)", (unsigned long long)(off + i), buf[i], want[i]);
 }
 
 /* SHA-1 (FIPS 180-1), only for Sec-WebSocket-Accept. */
