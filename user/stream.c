@@ -23,6 +23,8 @@
  * attempts so that a restarting server is not hammered. */
 #define CONNECT_RETRIES 3
 #define RETRY_DELAY_MS 1000
+/* How long a closing connection drains what the client still sends. */
+#define LINGER_MS 1000
 
 static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
 static void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
@@ -135,6 +137,17 @@ static char state_letter(const struct stream *s)
 	}
 }
 
+/* The stream no longer occupies its server; the log still names it. */
+static void release_server(struct stream *s)
+{
+	if (!s->srv)
+		return;
+	s->srv->cur_conns--;
+	s->be->cur_conns--;
+	s->log_srv = s->srv;
+	s->srv = NULL;
+}
+
 void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
 {
 	struct stream *s = calloc(1, sizeof(*s));
@@ -184,6 +197,7 @@ static void start_request(struct stream *s)
 	free(s->reqline);
 	s->reqline = NULL;
 	s->status = -1;
+	s->log_srv = NULL;
 	memcpy(s->term, "--", 3);
 	s->retries = 0;
 	s->upgrade_req = s->head_req = s->cli_close = false;
@@ -212,11 +226,7 @@ void stream_kill(struct stream *s)
 	loop_timer_del(ctx->loop, &s->timer);
 	side_close(s, &s->cs);
 	side_close(s, &s->ss);
-	if (s->srv) {
-		s->srv->cur_conns--;
-		s->be->cur_conns--;
-		s->srv = NULL;
-	}
+	release_server(s);
 	ctx->actconn--;
 	s->fe->cur_conns--;
 	/* unlink now, free before the next epoll_wait: events of this batch may still point here */
@@ -261,11 +271,7 @@ static void stream_error(struct stream *s, int code, char cause, char state)
 		close = true;
 	s->res.fwd = 0;
 	side_close(s, &s->ss);
-	if (s->srv) {
-		s->srv->cur_conns--;
-		s->be->cur_conns--;
-		s->srv = NULL;
-	}
+	release_server(s);
 	s->st = ST_CLOSING;
 }
 
@@ -274,15 +280,21 @@ void stream_log(struct stream *s, bool asap)
 {
 	char date[64], addr[INET6_ADDRSTRLEN + 8];
 	uint64_t now = loop_now_ms(s->ctx->loop), up = s->cs.rx, down = s->cs.tx, c2s, s2c;
+	const struct server *srv;
 	long tr, tc, tres, ta;
 	struct tm tm;
 	int port = 0;
 
+	if (!s->fe->log_global)
+		return;
 	if (s->st == ST_TUNNEL_KERNEL) {
 		splice_tunnel_bytes(s, &c2s, &s2c);
 		up += c2s;
 		down += s2c;
 	}
+	/* logasap: the bytes known at log time, the 101 head included */
+	if (asap)
+		down += buf_len(&s->res.out) + s->res.fwd;
 	if (s->cli_addr.ss_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&s->cli_addr;
 
@@ -296,21 +308,33 @@ void stream_log(struct stream *s, bool asap)
 	}
 	localtime_r(&s->req_date.tv_sec, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
+	srv = s->srv ? s->srv : s->log_srv;
 	tr = s->t_head ? (long)(s->t_head - s->t_start) : -1;
 	tc = s->t_connected ? (long)(s->t_connected - s->t_conn_start) : -1;
 	tres = s->t_resp ? (long)(s->t_resp - s->t_connected) : -1;
 	ta = (long)(now - s->t_start);
 	if (!asap)
 		s->logged = true;
+	if (s->fe->mode == PX_MODE_TCP) {
+		/* tcplog: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %U %ts %ac/%fc/%bc/%sc/%rc %sq/%bq */
+		log_traffic("%s:%d [%s.%03ld] %s %s/%s 0/%ld/%s%ld %s%llu %s%llu %c%c %u/%u/%u/%u/%d 0/0",
+			    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
+			    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tc,
+			    asap ? "+" : "", ta, asap ? "+" : "", (unsigned long long)down,
+			    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
+			    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
+			    s->srv ? s->srv->cur_conns : 0, s->retries);
+		return;
+	}
 	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/0/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
 		    "%u/%u/%u/%u/%d 0/0 \"%s\"",
 		    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
-		    s->be ? s->be->id : "<NOSRV>", s->srv ? s->srv->id : "<NOSRV>", tr, tc, tres,
+		    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tr, tc, tres,
 		    asap ? "+" : "", ta, s->status, asap ? "+" : "", (unsigned long long)down,
 		    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
 		    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
 		    s->srv ? s->srv->cur_conns : 0, s->retries,
-		    s->reqline ? s->reqline : (s->fe->mode == PX_MODE_TCP ? "" : "<BADREQ>"));
+		    s->reqline ? s->reqline : "<BADREQ>");
 }
 
 /* --- request side --------------------------------------------------------------------------- */
@@ -607,11 +631,7 @@ static void on_response_head(struct stream *s)
 static void end_transaction(struct stream *s)
 {
 	stream_log(s, false);
-	if (s->srv) {
-		s->srv->cur_conns--;
-		s->be->cur_conns--;
-		s->srv = NULL;
-	}
+	release_server(s);
 	/* The server connection is not reused across requests yet: a later request may be
 	 * balanced elsewhere, so close it (HTTP/1.1 connection reuse is the HTTP issue's). */
 	side_close(s, &s->ss);
@@ -619,6 +639,7 @@ static void end_transaction(struct stream *s)
 		s->st = ST_CLOSING;
 		return;
 	}
+	s->nreq++;
 	start_request(s);
 	s->req.fwd = 0;
 }
@@ -676,6 +697,29 @@ static void process_request_head(struct stream *s)
 	}
 }
 
+/*
+ * A last response is on its way; once sent, the write side is shut and what the client still
+ * sends is read and dropped for a moment, so that our close does not turn into a reset that
+ * would destroy the response before the client read it (nginx's lingering close).
+ */
+static void closing_process(struct stream *s)
+{
+	if (chan_flush(s, &s->res, &s->cs) < 0)
+		return stream_kill(s);
+	if (chan_pending(&s->res))
+		return;
+	if (!s->cs.shut_wr) {
+		shutdown(s->cs.fd, SHUT_WR);
+		s->cs.shut_wr = true;
+		s->t_closing = loop_now_ms(s->ctx->loop);
+	}
+	buf_release(&s->req.in);
+	while (stream_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0)
+		buf_consume(&s->req.in, buf_len(&s->req.in));
+	if (s->cs.eof || s->cs.err)
+		stream_kill(s);
+}
+
 static void stream_process(struct stream *s)
 {
 	enum stream_state prev;
@@ -704,13 +748,14 @@ static void stream_process(struct stream *s)
 		case ST_TUNNEL_KERNEL:
 			return;
 		case ST_CLOSING:
-			if (!chan_pending(&s->res))
-				return stream_kill(s);
+			closing_process(s);
 			break;
 		}
 		if (s->killed)
 			return;
-		if (chan_flush(s, &s->req, &s->ss) < 0 || chan_flush(s, &s->res, &s->cs) < 0) {
+		/* nothing goes to a server before it accepted: send() would report the refusal */
+		if ((s->st != ST_CONNECT && chan_flush(s, &s->req, &s->ss) < 0) ||
+		    chan_flush(s, &s->res, &s->cs) < 0) {
 			if (s->st == ST_TUNNEL_USER)
 				continue; /* the relay sees side->err and closes properly */
 			set_term(s, s->cs.err ? 'C' : 'S', state_letter(s));
@@ -732,7 +777,8 @@ static void stream_update(struct stream *s)
 		return;
 	if (s->st == ST_TUNNEL_USER)
 		return relay_update(s);
-	if (!s->cs.eof && s->st != ST_CLOSING && buf_len(&s->req.in) < STREAM_BUFSIZE)
+	if (!s->cs.eof && (s->st != ST_CLOSING || s->cs.shut_wr) &&
+	    buf_len(&s->req.in) < STREAM_BUFSIZE)
 		cev |= EPOLLIN;
 	if (chan_pending(&s->res))
 		cev |= EPOLLOUT;
@@ -765,7 +811,8 @@ static void stream_update(struct stream *s)
 			when = s->cs.last_ms + to->client;
 		break;
 	case ST_CLOSING:
-		when = to->client ? s->cs.last_ms + to->client : 0;
+		when = s->cs.shut_wr ? s->t_closing + LINGER_MS
+				     : (to->client ? s->cs.last_ms + to->client : 0);
 		break;
 	default:
 		break;
@@ -782,7 +829,9 @@ static void stream_timeout(struct loop *loop, struct timer *t)
 
 	switch (s->st) {
 	case ST_REQ_HEAD:
-		if (s->req.msg.parsed || buf_len(&s->req.in) || s->t_head == 0) {
+		/* the first request of a connection gets a 408; a kept-alive connection that
+		 * stays silent is closed without a word, as HAProxy does */
+		if (s->req.msg.parsed || buf_len(&s->req.in) || s->nreq == 0) {
 			stream_error(s, 408, 'c', 'R');
 			break;
 		}
@@ -803,7 +852,8 @@ static void stream_timeout(struct loop *loop, struct timer *t)
 		stream_kill(s);
 		return;
 	case ST_CLOSING:
-		set_term(s, 'c', 'D');
+		if (!s->cs.shut_wr)
+			set_term(s, 'c', 'D');
 		stream_kill(s);
 		return;
 	case ST_TUNNEL_USER: {

@@ -65,7 +65,8 @@ struct stream {
 	uint64_t id;
 	enum stream_state st;
 	struct proxy *fe, *be;
-	struct server *srv;
+	struct server *srv;	/* the server this stream occupies */
+	struct server *log_srv;	/* the last one it used, for the log */
 	struct side cs, ss;	/* client side, server side */
 	struct chan req, res;	/* client to server, server to client */
 	struct timer timer;	/* the nearest deadline of the current state */
@@ -76,7 +77,9 @@ struct stream {
 	uint64_t t_start;	/* loop time at the start of the request */
 	uint64_t t_head;	/* request head complete */
 	uint64_t t_conn_start, t_connected, t_resp;
+	uint64_t t_closing;	/* write side shut, lingering */
 	int retries;
+	unsigned int nreq;	/* requests completed on this client connection */
 	int status;		/* response status sent to the client, -1 if none */
 	char term[3];		/* HAProxy's termination state: cause, stream state */
 	char *reqline;		/* "METHOD URI VERSION" for the log */
