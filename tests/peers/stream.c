@@ -5,6 +5,13 @@
  *   stream client HOST:PORT [options]   upgrade by hand (GET /ws ... Sec-WebSocket-Key), then stream
  *   stream server PORT [options]        accept, validate the upgrade, answer a correct 101, stream
  *
+ * Options: --shut: shutdown(SHUT_WR) once everything is sent. --eof: the --recv bytes must be
+ * followed by EOF. --recv-first: send nothing until the receive side is complete (with --eof,
+ * until the EOF). --wait-eof: once everything is sent and received, wait for the peer's EOF before
+ * closing. --rate: read at most that many bytes/s. --abort-after N: reset (SO_LINGER 0) once N
+ * bytes are sent. --early N (server): the first N bytes go out in the same send() as the 101.
+ * --interval MS --chunk N: send N bytes every MS milliseconds. --raw: no HTTP upgrade.
+ *
  * After the upgrade each side sends --send bytes of a deterministic pattern and expects --recv
  * bytes of the peer's pattern. The pattern is a function of the byte offset and of the direction
  * (client->server and server->client differ), so a lost, duplicated, reordered or reflected byte is
@@ -43,7 +50,7 @@ static struct {
 	const char *path;
 	uint64_t send, recv;
 	double rate;		/* bytes/s the reader consumes, 0 = unlimited */
-	bool shut, eof, recv_first, raw;
+	bool shut, eof, recv_first, raw, wait_eof;
 	long long abort_after;	/* RST after sending this many bytes, -1 = never */
 	uint64_t early;		/* server: pattern bytes sent in the same write as the 101 */
 	int interval_ms;	/* send in chunks of --chunk every interval_ms */
@@ -382,7 +389,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: stream client HOST:PORT | server PORT  [--send N] [--recv N] [--rate B/s]\n"
 		"  [--shut] [--eof] [--recv-first] [--abort-after N] [--early N] [--path P]\n"
-		"  [--interval MS --chunk N] [--raw] [--timeout S]\n"
+		"  [--interval MS --chunk N] [--raw] [--timeout S] [--wait-eof]\n"
 		"N accepts suffixes K, M, G (powers of 1024).\n");
 	exit(2);
 }
@@ -409,7 +416,7 @@ static void parse_args(int argc, char **argv)
 		{ "shut", 0, 0, 'S' }, { "eof", 0, 0, 'E' }, { "recv-first", 0, 0, 'F' },
 		{ "abort-after", 1, 0, 'A' }, { "early", 1, 0, 'e' }, { "path", 1, 0, 'p' },
 		{ "interval", 1, 0, 'i' }, { "chunk", 1, 0, 'c' }, { "raw", 0, 0, 'w' },
-		{ "timeout", 1, 0, 't' }, { 0 }
+		{ "timeout", 1, 0, 't' }, { "wait-eof", 0, 0, 'W' }, { 0 }
 	};
 	int c;
 
@@ -446,6 +453,7 @@ static void parse_args(int argc, char **argv)
 		case 'c': opt.chunk = size_arg(optarg); break;
 		case 'w': opt.raw = true; break;
 		case 't': opt.timeout = atof(optarg); break;
+		case 'W': opt.wait_eof = true; break;
 		default: usage();
 		}
 	}
@@ -507,7 +515,7 @@ int main(int argc, char **argv)
 				die("shutdown: %s", strerror(errno));
 			shut_done = true;
 		}
-		if (rdone && sdone)
+		if (rdone && sdone && (!opt.wait_eof || eof_seen))
 			break;
 		if (t - last_progress > opt.timeout)
 			die("no progress for %.0fs: sent %llu/%llu, received %llu/%llu%s", opt.timeout,
@@ -516,7 +524,7 @@ int main(int argc, char **argv)
 			    eof_seen ? " (EOF seen)" : "");
 
 		/* The rate limit: read only when the bytes so far are behind the schedule. */
-		can_read = !rdone;
+		can_read = !rdone || (sdone && opt.wait_eof && !eof_seen);
 		if (can_read && opt.rate > 0 && got > (t - t0) * opt.rate) {
 			double ahead = got / opt.rate - (t - t0);
 
