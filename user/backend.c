@@ -24,7 +24,7 @@ static const struct lb_ops *lb_of(const struct proxy *be)
 	}
 }
 
-struct server *lb_pick(struct proxy *be)
+struct server *lb_pick(struct proxy *be, const struct lb_req *req)
 {
-	return lb_of(be)->pick(be);
+	return lb_of(be)->pick(be, req);
 }

@@ -7,11 +7,12 @@
  * Weights 1:1 alternate strictly; 3:1 gives a a b a, not a a a b. Servers that go DOWN or come
  * back simply stop or start taking part, so the order adapts at once (HAProxy's "dynamic").
  */
-static struct server *rr_pick(struct proxy *be)
+static struct server *rr_pick(struct proxy *be, const struct lb_req *req)
 {
 	struct server *s, *best = NULL;
 	int total = 0;
 
+	(void)req;
 	for (s = be->servers; s; s = s->next) {
 		if (!server_usable(s))
 			continue;

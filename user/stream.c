@@ -33,6 +33,7 @@ static void stream_process(struct stream *s);
 static void stream_update(struct stream *s);
 static void start_request(struct stream *s);
 static void connect_server(struct stream *s);
+static bool pick_server(struct stream *s, const char *base);
 
 /* Socket I/O. Both return bytes moved (>0), 0 when nothing moved (EAGAIN or no room), or
  * -1 on EOF or error (side->eof or side->err set). */
@@ -441,8 +442,11 @@ static void on_request_head(struct stream *s)
 		return stream_error(s, 503, 'P', 'R');
 	s->srv_close = (s->be->options & PX_O_HTTP_SERVER_CLOSE) ||
 		       (s->fe->options & PX_O_HTTP_SERVER_CLOSE) || s->upgrade_req;
+	if (!pick_server(s, base))
+		return stream_error(s, 503, 'S', 'C');
 	if (!build_request_head(s, base))
 		return stream_error(s, 400, 'P', 'R');
+	/* the head's bytes are gone from here on: everything needed was taken above */
 	buf_consume(&s->req.in, m->head_len);
 	s->req.fwd = 0;
 	s->st = ST_CONNECT;
@@ -469,24 +473,36 @@ static int connect_fd(struct stream *s)
 	return fd;
 }
 
+/*
+ * Takes a server of s->be for this stream; base is the request head (NULL in mode tcp), which
+ * hashing algorithms read. Returns false when none is usable: HAProxy answers 503, "SC".
+ */
+static bool pick_server(struct stream *s, const char *base)
+{
+	struct lb_req req = { .src = (struct sockaddr *)&s->cli_addr };
+
+	if (base) {
+		req.msg = &s->req.msg;
+		req.base = base;
+	}
+	s->srv = lb_pick(s->be, &req);
+	if (!s->srv)
+		return false;
+	s->srv->cur_conns++;
+	s->srv->cum_conns++;
+	s->be->cur_conns++;
+	s->be->cum_conns++;
+	return true;
+}
+
 /* Starts (or retries) the connection to a server of s->be. */
 static void connect_server(struct stream *s)
 {
 	struct ctx *ctx = s->ctx;
 	int fd;
 
-	if (!s->srv) {
-		s->srv = lb_pick(s->be);
-		if (!s->srv) {
-			/* HAProxy logs "backend X has no server available!" on the transition,
-			 * and answers 503 with "SC" */
-			return stream_error(s, 503, 'S', 'C');
-		}
-		s->srv->cur_conns++;
-		s->srv->cum_conns++;
-		s->be->cur_conns++;
-		s->be->cum_conns++;
-	}
+	if (!s->srv && !pick_server(s, NULL))
+		return stream_error(s, 503, 'S', 'C');
 	s->t_conn_start = loop_now_ms(ctx->loop);
 	fd = connect_fd(s);
 	if (fd < 0) {
