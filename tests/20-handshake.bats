@@ -95,8 +95,10 @@ upgrade_echo() {
 	line=$(grep -E ' 101 [0-9]+ [0-9]+ ---- .*"GET /ws/echo HTTP/1.1"' "$LOGDIR/wsplice.log")
 	read -r to_cli from_cli < <(echo "$line" | sed -E 's/.* 101 ([0-9]+) ([0-9]+) ----.*/\1 \2/')
 	echo "payload $payload, logged to client $to_cli, from client $from_cli"
-	[ "$to_cli" -ge "$payload" ] && [ "$to_cli" -le $((payload + 4096)) ]
-	[ "$from_cli" -ge "$payload" ] && [ "$from_cli" -le $((payload + 4096)) ]
+	[ "$to_cli" -ge "$payload" ]
+	[ "$to_cli" -le $((payload + 4096)) ]
+	[ "$from_cli" -ge "$payload" ]
+	[ "$from_cli" -le $((payload + 4096)) ]
 	[ "$(info CumTunnels)" -ge 1 ]
 }
 
@@ -300,7 +302,8 @@ EOF
 		log_line "fe_main b_$mode/$mode .* 200 [0-9]+ .*\"GET $path HTTP/1.1\""
 		# Bytes to the client: the 1 MiB body and the head (and the chunk framing, if any).
 		n=$(grep -E "\"GET $path HTTP/1.1\"" "$LOGDIR/wsplice.log" | sed -E 's/.* 200 ([0-9]+) .*/\1/')
-		[ "$n" -ge 1048576 ] && [ "$n" -le $((1048576 * 2)) ]
+		[ "$n" -ge 1048576 ]
+		[ "$n" -le $((1048576 * 2)) ]
 
 		# Content-Length upload; the server echoes the body it decoded.
 		timeout 20 curl -sS -o "$LOGDIR/$mode.post" --data-binary "@$LOGDIR/upload" \

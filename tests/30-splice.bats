@@ -116,8 +116,10 @@ bulk() {
 	read -r to from st < <(log_fields '"GET /ws HTTP/1.1"')
 	echo "logged: to client $to, from client $from, $st"
 	[ "$st" = "----" ]
-	[ "$to" -ge "$size" ] && [ "$to" -le $((size + 4096)) ]
-	[ "$from" -ge "$size" ] && [ "$from" -le $((size + 4096)) ]
+	[ "$to" -ge "$size" ]
+	[ "$to" -le $((size + 4096)) ]
+	[ "$from" -ge "$size" ]
+	[ "$from" -le $((size + 4096)) ]
 }
 
 @test "256 MiB each way at once, slow reader: byte-exact, bounded memory, kernel counters (bpf)" {
@@ -337,7 +339,8 @@ EOF
 	echo "silent tunnel: $output, closed after ${elapsed} ms"
 	# A close (EOF) or a reset both end the tunnel; what matters is when.
 	[[ "$status" -eq 0 || "$output" == *"Connection reset"* ]]
-	[ "$elapsed" -ge 900 ] && [ "$elapsed" -le 3500 ]
+	[ "$elapsed" -ge 900 ]
+	[ "$elapsed" -le 3500 ]
 	read -r _ _ st < <(log_fields 'fe_main ws_silent/silent .*"GET /ws/silent HTTP/1.1"')
 	echo "silent: $st"
 	[ "$st" = "cD--" ]
