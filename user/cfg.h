@@ -27,6 +27,9 @@ enum px_mode {
 /* Proxy options (bit flags in struct proxy.options). */
 #define PX_O_HTTP_SERVER_CLOSE 0x1
 #define PX_O_LOGASAP 0x2
+#define PX_O_ALLBACKUPS 0x4	/* "option allbackups" */
+#define PX_O_HTTPCHK 0x8	/* "option httpchk": HTTP health checks */
+#define PX_O_LOG_HEALTH_CHECKS 0x10 /* "option log-health-checks" */
 
 /* Timeouts in milliseconds; 0 means unset (HAProxy's "infinite" / fallback semantics). */
 struct px_timeouts {
@@ -41,6 +44,48 @@ struct px_timeouts {
 
 enum lb_algo {
 	LB_ROUNDROBIN,
+	LB_STATIC_RR,
+	LB_LEASTCONN,
+	LB_FIRST,
+	LB_SOURCE,
+	LB_URI,
+	LB_HDR,
+	LB_RANDOM,
+};
+
+/* "hash-type": how a hash picks a server (lb_hash.c). */
+enum lb_hash_type {
+	LB_HASH_MAP,		/* map-based (HAProxy's default): hash modulo the total weight */
+	LB_HASH_CONSISTENT,	/* a ring of points per server: a departing server moves only its keys */
+};
+
+enum lb_hash_fn {
+	LB_HASH_SDBM,		/* HAProxy's default */
+	LB_HASH_DJB2,
+	LB_HASH_WT6,
+	LB_HASH_CRC32,
+};
+
+/* "http-check expect": what a response must show for an HTTP check to pass. */
+enum chk_expect {
+	CHK_EXPECT_NONE,	/* HAProxy's default: status 2xx or 3xx */
+	CHK_EXPECT_STATUS,	/* "status 200[,300-399...]" */
+	CHK_EXPECT_RSTATUS,	/* "rstatus REGEX" on the status code */
+	CHK_EXPECT_STRING,	/* "string TEXT" in the body */
+	CHK_EXPECT_RSTRING,	/* "rstring REGEX" on the body */
+};
+
+/* The HTTP request and expectation of a backend's checks ("option httpchk", "http-check"). */
+struct http_check {
+	char *method;		/* default OPTIONS */
+	char *uri;		/* default / */
+	char *version;		/* default HTTP/1.0 */
+	char *hdrs;		/* "Name: value\r\n"... from "http-check send hdr", or NULL */
+	char *body;		/* "http-check send body", or NULL */
+	enum chk_expect expect;
+	bool expect_neg;	/* "http-check expect ! ..." */
+	char *expect_text;	/* the pattern as written */
+	void *expect_re;	/* compiled regex_t for rstatus/rstring, NULL otherwise */
 };
 
 struct bind_conf {
@@ -76,6 +121,17 @@ struct server {
 	int rr_credit;		/* weighted round robin state */
 	bool down;		/* marked DOWN by health checks */
 	struct srv_check *chk;	/* health-check state (check.c), NULL without "check" */
+
+	/* config, appended */
+	bool backup;		/* "backup": used only when no active server is usable */
+	bool shutdown_sessions;	/* "on-marked-down shutdown-sessions" */
+	unsigned int maxconn;	/* "maxconn": 0 is no limit */
+	unsigned int check_fastinter;	/* ms, "fastinter"; 0: inter */
+	unsigned int check_downinter;	/* ms, "downinter"; 0: inter */
+	unsigned int check_port;	/* "port"; 0: the server's port */
+	struct sockaddr_storage check_addr; /* "addr"; check_addrlen 0: the server's address */
+	socklen_t check_addrlen;
+	unsigned int puid;	/* 1-based position in its backend (HAProxy's id), set on append */
 };
 
 struct switching_rule {
@@ -113,6 +169,31 @@ struct proxy {
 	unsigned int cur_conns;
 	unsigned long long cum_conns;
 	struct server *rr_next;
+
+	/* config, appended */
+	enum lb_hash_type hash_type;	/* "hash-type" */
+	enum lb_hash_fn hash_fn;
+	bool hash_avalanche;		/* "hash-type ... avalanche" */
+	bool uri_whole;			/* "balance uri whole": the query string too */
+	bool uri_path_only;		/* "balance uri path-only" */
+	unsigned int uri_len;		/* "balance uri len N"; 0: all */
+	unsigned int uri_depth;		/* "balance uri depth N"; 0: all */
+	char *hdr_name;			/* "balance hdr(NAME)" */
+	bool hdr_domain_only;		/* "balance hdr(NAME) use_domain_only" */
+	unsigned int random_draws;	/* "balance random(N)", default 2 */
+	unsigned int timeout_check;	/* ms, "timeout check"; 0 unset */
+	struct http_check *httpchk;	/* "option httpchk", "http-check"; NULL: TCP checks */
+	struct server *defsrv;		/* "default-server" settings, a template for "server" */
+
+	/* runtime, appended (backend.c, lb_*.c) */
+	bool lb_backup;			/* the backup servers are the ones in use */
+	struct server *lb_only;		/* the one backup in use, without "option allbackups" */
+	unsigned int lb_neligible;	/* servers in use, whatever their load */
+	unsigned int lb_tot_weight;	/* their total weight */
+	unsigned long long lb_sig;	/* identifies the set in use: tables rebuild on change */
+	struct server *lb_last;		/* last server picked, for round-robin tie breaks */
+	unsigned int lb_pos;		/* static-rr position */
+	struct lb_tbl *lb_tbl;		/* static-rr map and hashing tables (lb_hash.c) */
 };
 
 struct global {
@@ -122,6 +203,7 @@ struct global {
 	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */
 	unsigned int stats_socket_mode;	/* "mode 600" (octal), default 0600 */
 	int stats_socket_level;		/* 0 user, 1 operator, 2 admin (default) */
+	unsigned int spread_checks;	/* "spread-checks N": percent of jitter on check intervals */
 };
 
 struct config {
@@ -218,5 +300,9 @@ extern const struct cfg_kw cfg_proxy_kws[];
 #define CFG_TOK_TOOLARGE (-6)
 int cfg_tokenize(const char *line, char *out, size_t outlen, char **args, int maxargs,
 		 const char **errpos);
+
+/* A backend's HTTP check settings: deep copy (NULL on ENOMEM) and free (NULL is fine). */
+struct http_check *cfg_httpchk_dup(const struct http_check *src);
+void cfg_httpchk_free(struct http_check *hc);
 
 #endif /* WSPLICE_CFG_H */

@@ -2,10 +2,11 @@
 #include "backend.h"
 
 /*
- * Weighted round robin, smooth (nginx's algorithm): each pick adds every usable server's weight
- * to its credit and takes the server with the most credit, which then pays the total back.
- * Weights 1:1 alternate strictly; 3:1 gives a a b a, not a a a b. Servers that go DOWN or come
- * back simply stop or start taking part, so the order adapts at once (HAProxy's "dynamic").
+ * Weighted round robin, smooth (nginx's algorithm): each pick adds every candidate's weight to
+ * its credit and takes the server with the most credit, which then pays the total back.
+ * Weights 1:1 alternate strictly; 3:1 gives a a b a, not a a a b. Servers that go DOWN, come
+ * back or reach their maxconn simply stop or start taking part, so the order adapts at once
+ * (HAProxy's "dynamic"; like HAProxy, a full server is skipped rather than waited for).
  */
 static struct server *rr_pick(struct proxy *be, const struct lb_req *req)
 {
@@ -14,7 +15,7 @@ static struct server *rr_pick(struct proxy *be, const struct lb_req *req)
 
 	(void)req;
 	for (s = be->servers; s; s = s->next) {
-		if (!server_usable(s))
+		if (!lb_candidate(be, s))
 			continue;
 		s->rr_credit += s->weight;
 		total += s->weight;
