@@ -57,6 +57,7 @@ timeouts() {
 			global
 			    maxconn 4096
 			    nosplice
+			    spread-checks 10
 			    log stdout format raw local0 info
 			    stats socket $LOGDIR/stats.sock mode 660 level admin
 
@@ -112,6 +113,33 @@ timeouts() {
 			backend be_http
 			    balance roundrobin
 			    server h1 127.0.0.1:$(free_port)
+
+			backend be_balance
+			    balance hdr(host) use_domain_only
+			    hash-type consistent sdbm avalanche
+			    option allbackups
+			    option httpchk GET /health HTTP/1.1
+			    option log-health-checks
+			    http-check send hdr Host example.com
+			    http-check expect rstatus ^(2|3)
+			    timeout check 2s
+			    default-server inter 1s fastinter 200ms downinter 5s maxconn 100
+			    server b1 127.0.0.1:$(free_port) check port $(free_port) on-marked-down shutdown-sessions
+			    server b2 127.0.0.1:$(free_port) check addr 127.0.0.1 weight 3
+			    server b3 127.0.0.1:$(free_port) check backup maxconn 10
+
+			backend be_first
+			    balance first
+			    server f1 127.0.0.1:$(free_port) maxconn 2
+
+			backend be_others
+			    balance uri whole len 64 depth 3
+			    balance static-rr
+			    balance leastconn
+			    balance source
+			    balance random(3)
+			    hash-type map-based
+			    server o1 127.0.0.1:$(free_port)
 
 			listen be_tcp_li
 			    bind 127.0.0.1:$(free_port)
@@ -193,14 +221,26 @@ timeouts() {
 	expect_error 2 "missing port specification in '127.0.0.1'"
 	printf 'frontend fe\n    bind :443 ssl crt /x.pem\n' >"$CFG"
 	expect_error 2 "unknown keyword 'ssl'"
-	printf 'backend be\n    server s1 127.0.0.1:80 check backup\n' >"$CFG"
-	expect_error 2 "'server be/s1' : unknown keyword 'backup'."
+	printf 'backend be\n    server s1 127.0.0.1:80 check backupp\n' >"$CFG"
+	expect_error 2 "'server be/s1' : unknown keyword 'backupp'."
+	printf 'backend be\n    server s1 127.0.0.1:80 send-proxy-v2\n' >"$CFG"
+	expect_error 2 "'server be/s1' : 'send-proxy-v2' is not supported yet."
+	printf 'backend be\n    server s1 127.0.0.1:80 maxconn some\n' >"$CFG"
+	expect_error 2 "'server be/s1' : 'maxconn' expects an integer argument."
 	printf 'backend be\n    server s1 127.0.0.1:80 weight 300\n' >"$CFG"
 	expect_error 2 "weight of server s1 is not within 0 and 256 (300)."
 	printf 'backend be\n    server s1 127.0.0.1:99999\n' >"$CFG"
 	expect_error 2 "invalid port '99999'"
-	printf 'backend be\n    balance leastconn\n' >"$CFG"
-	expect_error 2 "balance 'leastconn' is not supported yet"
+	printf 'backend be\n    balance url_param id\n' >"$CFG"
+	expect_error 2 "balance 'url_param' is not supported yet"
+	printf 'backend be\n    balance uri depth -1\n' >"$CFG"
+	expect_error 2 "balance uri : 'depth' expects a positive integer (got '-1')."
+	printf 'backend be\n    hash-type ring\n' >"$CFG"
+	expect_error 2 "'hash-type' only supports 'consistent' and 'map-based'."
+	printf 'backend be\n    http-check expect rstring (\n' >"$CFG"
+	expect_error 2 "'http-check expect' : regex '(' is invalid"
+	printf 'global\n    spread-checks 51\n' >"$CFG"
+	expect_error 2 "'spread-checks' needs a positive value in range 0..50."
 	printf 'global\n    log 127.0.0.1:514 local0\n' >"$CFG"
 	expect_error 2 "not supported yet"
 	printf 'backend be\n    mode health\n' >"$CFG"

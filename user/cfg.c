@@ -17,6 +17,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "lb_hash.h"
+
 /* HAProxy gives up after this many fatal errors in one file, so do we. */
 #define CFG_MAX_FATAL 50
 
@@ -301,6 +303,35 @@ static int bad_name_char(const char *s)
 }
 
 /*
+ * What a backend takes from "defaults" beyond timeouts: the balance arguments, hash-type,
+ * "timeout check", the HTTP check and the "default-server" template (HAProxy copies them all).
+ */
+static int px_inherit_be(struct proxy *px, const struct proxy *def)
+{
+	px->hash_type = def->hash_type;
+	px->hash_fn = def->hash_fn;
+	px->hash_avalanche = def->hash_avalanche;
+	px->uri_whole = def->uri_whole;
+	px->uri_path_only = def->uri_path_only;
+	px->uri_len = def->uri_len;
+	px->uri_depth = def->uri_depth;
+	px->hdr_domain_only = def->hdr_domain_only;
+	px->random_draws = def->random_draws;
+	px->timeout_check = def->timeout_check;
+	if (def->hdr_name && !(px->hdr_name = strdup(def->hdr_name)))
+		return -ENOMEM;
+	if (def->httpchk && !(px->httpchk = cfg_httpchk_dup(def->httpchk)))
+		return -ENOMEM;
+	if (def->defsrv) {
+		px->defsrv = malloc(sizeof(*px->defsrv));
+		if (!px->defsrv)
+			return -ENOMEM;
+		*px->defsrv = *def->defsrv;
+	}
+	return 0;
+}
+
+/*
  * A new proxy starts from the latest "defaults" section, copying only what its capabilities
  * use, as HAProxy does. Without any "defaults", the mode is http (HAProxy's is tcp: wsplice's
  * differs so that HAProxy's WebSocket examples work verbatim).
@@ -328,6 +359,7 @@ static int px_inherit(struct proxy *px, const struct proxy *def)
 		px->timeout.server = def->timeout.server;
 		px->timeout.server_fin = def->timeout.server_fin;
 		px->timeout.tunnel = def->timeout.tunnel;
+		return px_inherit_be(px, def);
 	}
 	return 0;
 }
@@ -761,6 +793,24 @@ static int check_servers(const struct proxy *be)
 	return errors;
 }
 
+/*
+ * HAProxy's warnings about balancing and checks that cannot work as written: a layer 7 hash in
+ * mode tcp falls back to round robin; "http-check" rules without "option httpchk" do nothing.
+ */
+static void check_balance(const struct proxy *px)
+{
+	if (!(px->cap & PX_CAP_BE))
+		return;
+	if (px->mode == PX_MODE_TCP && (px->lb == LB_URI || px->lb == LB_HDR))
+		pr_warn("Layer 7 hash not possible for %s '%s' (needs 'mode http'). Falling back "
+			"to round robin.",
+			px_type(px), px->id);
+	if (px->httpchk && !(px->options & PX_O_HTTPCHK) &&
+	    (px->httpchk->expect || px->httpchk->hdrs || px->httpchk->method))
+		pr_warn("%s '%s': 'http-check' rules are ignored without 'option httpchk'.",
+			px_type(px), px->id);
+}
+
 /* HAProxy 2.6's condition and text for its "missing timeouts" warning. */
 static void check_timeouts(const struct proxy *px)
 {
@@ -792,6 +842,7 @@ int cfg_check(struct config *cfg)
 		if (px->cap & PX_CAP_FE)
 			errors += check_switching(cfg, px);
 		errors += check_servers(px);
+		check_balance(px);
 		check_timeouts(px);
 	}
 	return errors;
@@ -823,6 +874,10 @@ static void px_free(struct proxy *px)
 		free(s);
 	}
 	acl_list_free(px->acls);
+	cfg_httpchk_free(px->httpchk);
+	lb_tbl_free(px->lb_tbl);
+	free(px->defsrv);
+	free(px->hdr_name);
 	free(px->defbe_name);
 	free(px->id);
 	free(px);

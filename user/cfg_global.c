@@ -53,6 +53,25 @@ static int kw_nosplice(struct cfg_kw_ctx *ctx, char **args, int n, char *err, si
 	return 0;
 }
 
+/* "spread-checks N": each check interval varies by up to N percent either way (0..50). */
+static int kw_spread_checks(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	long v;
+
+	if (n < 2 || parse_int(args[1], LONG_MIN, LONG_MAX, &v) < 0) {
+		snprintf(err, errlen, "'%s' expects an integer argument (0..50).", args[0]);
+		return -1;
+	}
+	if (v < 0 || v > 50) {
+		snprintf(err, errlen, "'%s' needs a positive value in range 0..50.", args[0]);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.spread_checks = (unsigned int)v;
+	return 0;
+}
+
 /* ---- log ---------------------------------------------------------------------------------- */
 
 static const char *const log_facilities[] = {
@@ -280,6 +299,7 @@ const struct cfg_kw cfg_global_kws[] = {
     {"log", CFG_SEC_GLOBAL, 0, 0, kw_log},
     {"maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn},
     {"nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice},
+    {"spread-checks", CFG_SEC_GLOBAL, 0, 0, kw_spread_checks},
     {"stats", CFG_SEC_GLOBAL, 0, 0, kw_stats},
     {NULL, 0, 0, 0, NULL},
 };

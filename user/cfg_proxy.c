@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,23 +268,35 @@ static int kw_default_backend(struct cfg_kw_ctx *ctx, char **args, int n, char *
 	return ctx->px->defbe_name ? 0 : -1;
 }
 
-/* ---- server ------------------------------------------------------------------------------- */
+/* ---- server, default-server --------------------------------------------------------------- */
 
-/* One "KEY VALUE" server option with an integer value. */
 /*
- * The error texts are HAProxy's: weight has a range, rise and fall must be positive. Stricter
- * than HAProxy on one point: "weight abc" is an error, where its atol() reads 0.
+ * Server options are rows of { name, words, parser }: a parser gets args[i] (the option) and,
+ * when words is 2, its value in args[i + 1], and returns 0 or -1 with the message in err.
+ * "default-server" takes the same options into the proxy's template (px->defsrv), which every
+ * later "server" line starts from, as in HAProxy.
  */
-static int srv_int(const struct server *s, char **args, int i, int n, long min, long max, long *v,
+struct srv_kw {
+	const char *name;
+	int words;
+	int (*parse)(struct server *s, char **args, int i, char *err, size_t errlen);
+};
+
+/*
+ * A value that must be an integer in [min, max]; the texts are HAProxy's (weight has a range,
+ * rise and fall must be positive). Stricter than HAProxy on one point: "weight abc" is an
+ * error, where its atol() reads 0.
+ */
+static int srv_int(const struct server *s, char **args, int i, long min, long max, long *v,
 		   char *err, size_t errlen)
 {
-	if (i + 1 >= n || parse_int(args[i + 1], LONG_MIN, LONG_MAX, v) < 0) {
+	if (parse_int(args[i + 1], LONG_MIN, LONG_MAX, v) < 0) {
 		snprintf(err, errlen, "'%s' expects an integer argument.", args[i]);
 		return -1;
 	}
 	if (!strcmp(args[i], "weight") && (*v < min || *v > max)) {
-		snprintf(err, errlen, "weight of server %s is not within %ld and %ld (%ld).", s->id,
-			 min, max, *v);
+		snprintf(err, errlen, "weight of server %s is not within %ld and %ld (%ld).",
+			 s->id ? s->id : "", min, max, *v);
 		return -1;
 	}
 	if (*v < min || *v > max) {
@@ -293,53 +306,182 @@ static int srv_int(const struct server *s, char **args, int i, int n, long min, 
 	return 0;
 }
 
-static int srv_inter(struct server *s, char **args, int i, int n, char *err, size_t errlen)
+/* "inter", "fastinter", "downinter": a delay above 0. */
+static int srv_delay(const struct server *s, char **args, int i, unsigned int *ms, char *err,
+		     size_t errlen)
 {
-	char what[64];
+	char what[96];
 
-	if (i + 1 >= n) {
-		snprintf(err, errlen, "'inter' expects a delay as argument.");
+	snprintf(what, sizeof(what), "'%s' argument of server %s", args[i], s->id ? s->id : "");
+	if (time_arg(what, args[i + 1], ms, err, errlen) < 0)
 		return -1;
-	}
-	snprintf(what, sizeof(what), "'inter' argument of server %s", s->id);
-	if (time_arg(what, args[i + 1], &s->check_inter, err, errlen) < 0)
-		return -1;
-	if (!s->check_inter) {
-		snprintf(err, errlen, "invalid value 0 for argument 'inter' of server %s.", s->id);
+	if (!*ms) {
+		snprintf(err, errlen, "invalid value 0 for argument '%s' of server %s.", args[i],
+			 s->id ? s->id : "");
 		return -1;
 	}
 	return 0;
 }
 
-/* Options after "server NAME ADDR". Returns how many words option i used, or -1. */
-static int srv_option(struct server *s, char **args, int i, int n, char *err, size_t errlen)
+static int so_inter(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	unsigned int *f = !strcmp(args[i], "inter")	   ? &s->check_inter
+			  : !strcmp(args[i], "fastinter") ? &s->check_fastinter
+							   : &s->check_downinter;
+
+	return srv_delay(s, args, i, f, err, errlen);
+}
+
+static int so_flag(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	const char *o = args[i];
+	bool on = strncmp(o, "no-", 3) != 0;
+
+	(void)err;
+	(void)errlen;
+	if (!on)
+		o += 3;
+	if (!strcmp(o, "check"))
+		s->check = on;
+	else if (!strcmp(o, "backup"))
+		s->backup = on;
+	else
+		s->disabled = !strcmp(o, "disabled");
+	return 0;
+}
+
+static int so_weight(struct server *s, char **args, int i, char *err, size_t errlen)
 {
 	long v;
 
-	if (!strcmp(args[i], "check")) {
-		s->check = true;
-		return 1;
+	if (srv_int(s, args, i, 0, 256, &v, err, errlen) < 0)
+		return -1;
+	s->weight = (int)v;
+	return 0;
+}
+
+static int so_rise_fall(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	long v;
+
+	if (srv_int(s, args, i, 1, INT_MAX, &v, err, errlen) < 0)
+		return -1;
+	*(args[i][0] == 'r' ? &s->check_rise : &s->check_fall) = (unsigned int)v;
+	return 0;
+}
+
+static int so_maxconn(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	long v;
+
+	if (parse_int(args[i + 1], 0, INT_MAX, &v) < 0) {
+		snprintf(err, errlen, "'%s' expects an integer argument.", args[i]);
+		return -1;
 	}
-	if (!strcmp(args[i], "disabled")) {
-		s->disabled = true;
-		return 1;
+	s->maxconn = (unsigned int)v;
+	return 0;
+}
+
+static int so_port(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	long v;
+
+	if (parse_int(args[i + 1], 1, 65535, &v) < 0) {
+		snprintf(err, errlen, "'port' expects a valid TCP port (between 1 and 65535).");
+		return -1;
 	}
-	if (!strcmp(args[i], "inter"))
-		return srv_inter(s, args, i, n, err, errlen) < 0 ? -1 : 2;
-	if (!strcmp(args[i], "weight")) {
-		if (srv_int(s, args, i, n, 0, 256, &v, err, errlen) < 0)
-			return -1;
-		s->weight = (int)v;
-		return 2;
+	s->check_port = (unsigned int)v;
+	return 0;
+}
+
+/* "addr IP": where checks connect; a host name is resolved once, as the server's own. */
+static int so_addr(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	char text[300];
+
+	snprintf(text, sizeof(text), strchr(args[i + 1], ':') ? "[%s]:1" : "%s:1", args[i + 1]);
+	if (cfg_parse_addr(text, &s->check_addr, &s->check_addrlen, err, errlen) < 0) {
+		snprintf(err, errlen, "'addr' expects <ipv4|ipv6> as argument.");
+		return -1;
 	}
-	if (!strcmp(args[i], "rise") || !strcmp(args[i], "fall")) {
-		if (srv_int(s, args, i, n, 1, INT_MAX, &v, err, errlen) < 0)
-			return -1;
-		*(args[i][0] == 'r' ? &s->check_rise : &s->check_fall) = (unsigned int)v;
-		return 2;
+	return 0;
+}
+
+static int so_marked_down(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	if (strcmp(args[i + 1], "shutdown-sessions")) {
+		snprintf(err, errlen, "'on-marked-down' expects 'shutdown-sessions' but got '%s'.",
+			 args[i + 1]);
+		return -1;
 	}
-	snprintf(err, errlen, "unknown keyword '%s'.", args[i]);
-	return -1;
+	s->shutdown_sessions = true;
+	return 0;
+}
+
+static const struct srv_kw srv_kws[] = {
+    {"addr", 2, so_addr},
+    {"backup", 1, so_flag},
+    {"check", 1, so_flag},
+    {"disabled", 1, so_flag},
+    {"downinter", 2, so_inter},
+    {"enabled", 1, so_flag},
+    {"fall", 2, so_rise_fall},
+    {"fastinter", 2, so_inter},
+    {"inter", 2, so_inter},
+    {"maxconn", 2, so_maxconn},
+    {"no-backup", 1, so_flag},
+    {"no-check", 1, so_flag},
+    {"on-marked-down", 2, so_marked_down},
+    {"port", 2, so_port},
+    {"rise", 2, so_rise_fall},
+    {"weight", 2, so_weight},
+    {NULL, 0, NULL},
+};
+
+/* HAProxy's text for an option whose value is missing. */
+static void srv_missing(const struct srv_kw *k, char *err, size_t errlen)
+{
+	if (k->parse == so_inter)
+		snprintf(err, errlen, "'%s' expects a delay as argument.", k->name);
+	else if (k->parse == so_addr)
+		snprintf(err, errlen, "'addr' expects <ipv4|ipv6> as argument.");
+	else if (k->parse == so_marked_down)
+		snprintf(err, errlen, "'on-marked-down' expects 'shutdown-sessions' but got ''.");
+	else
+		snprintf(err, errlen, "'%s' expects an integer argument.", k->name);
+}
+
+/* Server options HAProxy has and wsplice does not (yet): named as such, not as unknown. */
+static const char *const srv_unsupported[] = {
+    "agent-check", "agent-inter", "agent-port", "alpn",	     "ca-file",	  "check-send-proxy",
+    "check-ssl",   "cookie",	  "crt",	"error-limit", "id",	  "init-addr",
+    "maxqueue",	   "minconn",	  "observe",	"on-error",    "on-marked-up", "proto",
+    "redir",	   "resolvers",	  "send-proxy", "send-proxy-v2", "slowstart", "sni",
+    "source",	   "ssl",	  "tfo",	"track",       "verify",  NULL,
+};
+
+/* Options after "server NAME ADDR". Returns how many words option i used, or -1. */
+static int srv_option(struct server *s, char **args, int i, int n, char *err, size_t errlen)
+{
+	const struct srv_kw *k;
+
+	for (k = srv_kws; k->name && strcmp(k->name, args[i]); k++)
+		;
+	if (!k->name) {
+		for (int j = 0; srv_unsupported[j]; j++) {
+			if (!strcmp(args[i], srv_unsupported[j])) {
+				snprintf(err, errlen, "'%s' is not supported yet.", args[i]);
+				return -1;
+			}
+		}
+		snprintf(err, errlen, "unknown keyword '%s'.", args[i]);
+		return -1;
+	}
+	if (k->words == 2 && i + 1 >= n) {
+		srv_missing(k, err, errlen);
+		return -1;
+	}
+	return k->parse(s, args, i, err, errlen) < 0 ? -1 : k->words;
 }
 
 static bool addr_is_any(const struct sockaddr_storage *ss)
@@ -362,19 +504,32 @@ static int srv_addr(struct server *s, const char *text, char *err, size_t errlen
 	return 0;
 }
 
-static struct server *srv_new(struct cfg_kw_ctx *ctx, const char *id)
+/* HAProxy's server defaults, which "default-server" changes for the lines after it. */
+static void srv_defaults(struct server *s)
 {
-	struct server *s = calloc(1, sizeof(*s));
-
-	if (!s || !(s->id = strdup(id))) {
-		free(s);
-		return NULL;
-	}
-	s->be = ctx->px;
 	s->weight = 1;
 	s->check_inter = 2000;
 	s->check_rise = 2;
 	s->check_fall = 3;
+}
+
+static struct server *srv_new(struct cfg_kw_ctx *ctx, const char *id)
+{
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (ctx->px->defsrv)
+		*s = *ctx->px->defsrv; /* the template owns no pointer */
+	else
+		srv_defaults(s);
+	s->next = NULL;
+	s->id = strdup(id);
+	if (!s->id) {
+		free(s);
+		return NULL;
+	}
+	s->be = ctx->px;
 	s->file = ctx->file;
 	s->line = ctx->line;
 	return s;
@@ -387,10 +542,10 @@ static void srv_append(struct proxy *px, struct server *s)
 	for (ps = &px->servers; *ps; ps = &(*ps)->next)
 		;
 	*ps = s;
-	px->nservers++;
+	s->puid = ++px->nservers;
 }
 
-/* "server NAME ADDR:PORT [check] [weight N] [disabled] [inter T] [rise N] [fall N]". */
+/* "server NAME ADDR:PORT [OPTION...]". */
 static int kw_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	char inner[512];
@@ -420,27 +575,148 @@ fail:
 	return -1;
 }
 
-/* ---- balance, timeout, option, log -------------------------------------------------------- */
+/* "default-server [OPTION...]": no name, no address. */
+static int kw_default_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	struct server *d = ctx->px->defsrv;
+	int i, used;
+
+	if (!d) {
+		d = ctx->px->defsrv = calloc(1, sizeof(*d));
+		if (!d)
+			return -1;
+		srv_defaults(d);
+	}
+	for (i = 1; i < n; i += used) {
+		used = srv_option(d, args, i, n, err, errlen);
+		if (used < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- balance, hash-type ------------------------------------------------------------------- */
+
+/* "balance uri [whole] [len N] [depth N] [path-only]" */
+static int balance_uri(struct proxy *px, char **args, int n, char *err, size_t errlen)
+{
+	long v;
+	int i;
+
+	px->uri_whole = px->uri_path_only = false;
+	px->uri_len = px->uri_depth = 0;
+	for (i = 2; i < n; i++) {
+		if (!strcmp(args[i], "whole")) {
+			px->uri_whole = true;
+		} else if (!strcmp(args[i], "path-only")) {
+			px->uri_path_only = true;
+		} else if (!strcmp(args[i], "len") || !strcmp(args[i], "depth")) {
+			if (i + 1 >= n || parse_int(args[i + 1], 1, INT_MAX, &v) < 0) {
+				snprintf(err, errlen,
+					 "balance uri : '%s' expects a positive integer (got '%s').",
+					 args[i], i + 1 < n ? args[i + 1] : "");
+				return -1;
+			}
+			*(args[i][0] == 'l' ? &px->uri_len : &px->uri_depth) = (unsigned int)v;
+			i++;
+		} else {
+			snprintf(err, errlen,
+				 "balance uri only accepts parameters 'len', 'depth', 'path-only', "
+				 "and 'whole' (got '%s').",
+				 args[i]);
+			return -1;
+		}
+	}
+	px->lb = LB_URI;
+	return 0;
+}
+
+/* "balance hdr(NAME) [use_domain_only]" */
+static int balance_hdr(struct proxy *px, char **args, int n, char *err, size_t errlen)
+{
+	const char *name = args[1] + 4, *end = strchr(name, ')');
+
+	if (!end || end == name || end[1]) {
+		snprintf(err, errlen, "balance hdr requires an http header field name.");
+		return -1;
+	}
+	if (n > 2 && strcmp(args[2], "use_domain_only")) {
+		snprintf(err, errlen,
+			 "%s %s only accepts 'use_domain_only' modifier (got '%s').", args[0],
+			 args[1], args[2]);
+		return -1;
+	}
+	if (no_extra(args, n, 3, err, errlen) < 0)
+		return -1;
+	free(px->hdr_name);
+	px->hdr_name = strndup(name, (size_t)(end - name));
+	if (!px->hdr_name)
+		return -1;
+	px->hdr_domain_only = n > 2;
+	px->lb = LB_HDR;
+	return 0;
+}
+
+/* "balance random" or "random(N)": N draws, 2 by default (HAProxy's). */
+static int balance_random(struct proxy *px, char **args, int n, char *err, size_t errlen)
+{
+	const char *a = args[1] + 6;
+	char *end;
+	long v = 2;
+
+	if (*a == '(') {
+		errno = 0;
+		v = strtol(a + 1, &end, 10);
+		if (end == a + 1 || *end != ')' || end[1] || errno) {
+			snprintf(err, errlen, "balance random : unexpected character '%c' after argument.",
+				 end == a + 1 ? *end : end[1] ? end[1] : *end);
+			return -1;
+		}
+		if (v < 1 || v > 100) {
+			snprintf(err, errlen, "balance random : number of draws must be at least 1.");
+			return -1;
+		}
+	} else if (*a) {
+		snprintf(err, errlen, "balance random : unexpected character '%c' after argument.",
+			 *a);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	px->random_draws = (unsigned int)v;
+	px->lb = LB_RANDOM;
+	return 0;
+}
+
+/* The algorithms without arguments. */
+static const struct {
+	const char *name;
+	enum lb_algo algo;
+} lb_plain[] = {
+    {"roundrobin", LB_ROUNDROBIN}, {"static-rr", LB_STATIC_RR}, {"leastconn", LB_LEASTCONN},
+    {"first", LB_FIRST},	   {"source", LB_SOURCE},
+};
 
 static int kw_balance(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
-	static const char *const known[] = {
-	    "static-rr", "leastconn", "first", "source",     "uri",
-	    "url_param", "random",    "hdr(",  "rdp-cookie",
-	};
 	const char *a = n > 1 ? args[1] : "";
 	size_t i;
 
-	if (!strcmp(a, "roundrobin")) {
-		ctx->px->lb = LB_ROUNDROBIN;
-		return no_extra(args, n, 2, err, errlen);
-	}
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (*a && !strncmp(a, known[i], strlen(known[i]))) {
-			snprintf(err, errlen,
-				 "balance '%s' is not supported yet (only 'roundrobin').", a);
-			return -1;
+	for (i = 0; i < sizeof(lb_plain) / sizeof(lb_plain[0]); i++) {
+		if (!strcmp(a, lb_plain[i].name)) {
+			ctx->px->lb = lb_plain[i].algo;
+			return no_extra(args, n, 2, err, errlen);
 		}
+	}
+	if (!strcmp(a, "uri"))
+		return balance_uri(ctx->px, args, n, err, errlen);
+	if (!strncmp(a, "hdr(", 4))
+		return balance_hdr(ctx->px, args, n, err, errlen);
+	if (!strncmp(a, "random", 6))
+		return balance_random(ctx->px, args, n, err, errlen);
+	if (!strcmp(a, "url_param") || !strncmp(a, "rdp-cookie", 10)) {
+		snprintf(err, errlen, "balance '%s' is not supported yet.", a);
+		return -1;
 	}
 	snprintf(err, errlen,
 		 "balance only supports 'roundrobin', 'static-rr', 'leastconn', "
@@ -448,30 +724,68 @@ static int kw_balance(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 	return -1;
 }
 
+/* "hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]", HAProxy's texts. */
+static int kw_hash_type(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	static const char *const fns[] = {
+	    [LB_HASH_SDBM] = "sdbm", [LB_HASH_DJB2] = "djb2", [LB_HASH_WT6] = "wt6",
+	    [LB_HASH_CRC32] = "crc32"};
+	struct proxy *px = ctx->px;
+	int f;
+
+	if (n < 2 || (strcmp(args[1], "map-based") && strcmp(args[1], "consistent"))) {
+		snprintf(err, errlen, "'hash-type' only supports 'consistent' and 'map-based'.");
+		return -1;
+	}
+	px->hash_type = args[1][0] == 'c' ? LB_HASH_CONSISTENT : LB_HASH_MAP;
+	px->hash_fn = LB_HASH_SDBM;
+	px->hash_avalanche = false;
+	if (n < 3)
+		return 0;
+	for (f = 0; f < 4 && strcmp(args[2], fns[f]); f++)
+		;
+	if (f == 4) {
+		snprintf(err, errlen, "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' "
+				      "hash functions.");
+		return -1;
+	}
+	px->hash_fn = (enum lb_hash_fn)f;
+	if (n > 3 && strcmp(args[3], "avalanche")) {
+		snprintf(err, errlen,
+			 "'hash-type' only supports 'avalanche' as a modifier for hash functions.");
+		return -1;
+	}
+	px->hash_avalanche = n > 3;
+	return no_extra(args, n, 4, err, errlen);
+}
+
+/* ---- timeout, option, log ---------------------------------------------------------------- */
+
 struct timeout_kw {
 	const char *name;
 	unsigned int cap; /* the side that uses it (HAProxy's rule) */
-	size_t off;
+	size_t off; /* of the value in struct proxy */
 };
 
 #define TMO(name, cap, field)                                                                      \
 	{                                                                                          \
-		name, cap, offsetof(struct px_timeouts, field)                                     \
+		name, cap, offsetof(struct proxy, field)                                           \
 	}
 
 static const struct timeout_kw timeouts[] = {
-    TMO("client", PX_CAP_FE, client),
-    TMO("client-fin", PX_CAP_FE, client_fin),
-    TMO("http-request", PX_CAP_FE, http_request),
-    TMO("connect", PX_CAP_BE, connect),
-    TMO("server", PX_CAP_BE, server),
-    TMO("server-fin", PX_CAP_BE, server_fin),
-    TMO("tunnel", PX_CAP_BE, tunnel),
+    TMO("client", PX_CAP_FE, timeout.client),
+    TMO("client-fin", PX_CAP_FE, timeout.client_fin),
+    TMO("http-request", PX_CAP_FE, timeout.http_request),
+    TMO("connect", PX_CAP_BE, timeout.connect),
+    TMO("server", PX_CAP_BE, timeout.server),
+    TMO("server-fin", PX_CAP_BE, timeout.server_fin),
+    TMO("tunnel", PX_CAP_BE, timeout.tunnel),
+    TMO("check", PX_CAP_BE, timeout_check),
 };
 
 static const struct timeout_kw *timeout_lookup(const char *name, char *err, size_t errlen)
 {
-	static const char *const known[] = {"check", "queue", "http-keep-alive", "tarpit"};
+	static const char *const known[] = {"queue", "http-keep-alive", "tarpit"};
 	size_t i;
 
 	for (i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++)
@@ -484,7 +798,7 @@ static const struct timeout_kw *timeout_lookup(const char *name, char *err, size
 		}
 	}
 	snprintf(err, errlen,
-		 "'timeout' supports 'client', 'server', 'connect', 'http-request', "
+		 "'timeout' supports 'client', 'server', 'connect', 'check', 'http-request', "
 		 "'tunnel', 'client-fin' and 'server-fin' (got '%s')",
 		 name);
 	return NULL;
@@ -520,7 +834,7 @@ static int kw_timeout(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 			 t->cap == PX_CAP_FE ? "frontend" : "backend");
 		return 1;
 	}
-	*(unsigned int *)((char *)&ctx->px->timeout + t->off) = ms;
+	*(unsigned int *)((char *)ctx->px + t->off) = ms;
 	bit = 1u << (t - timeouts);
 	if (ctx->seen & bit) {
 		snprintf(err, errlen, "overwriting %s which was already specified", what);
@@ -530,37 +844,313 @@ static int kw_timeout(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 	return 0;
 }
 
-/* "[no] option http-server-close|logasap". */
+/* ---- option, http-check ------------------------------------------------------------------- */
+
+void cfg_httpchk_free(struct http_check *hc)
+{
+	if (!hc)
+		return;
+	free(hc->method);
+	free(hc->uri);
+	free(hc->version);
+	free(hc->hdrs);
+	free(hc->body);
+	free(hc->expect_text);
+	if (hc->expect_re)
+		regfree(hc->expect_re);
+	free(hc->expect_re);
+	free(hc);
+}
+
+static int dup_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -1 : 0;
+}
+
+/* A regex of "http-check expect", POSIX extended (HAProxy uses PCRE). Returns 0 or -1. */
+static int hc_regex(struct http_check *hc, const char *re, char *err, size_t errlen)
+{
+	char why[128];
+	int rc;
+
+	hc->expect_re = calloc(1, sizeof(regex_t));
+	if (!hc->expect_re)
+		return -1;
+	rc = regcomp(hc->expect_re, re, REG_EXTENDED | REG_NOSUB);
+	if (!rc)
+		return 0;
+	regerror(rc, hc->expect_re, why, sizeof(why));
+	free(hc->expect_re);
+	hc->expect_re = NULL;
+	snprintf(err, errlen, "'http-check expect' : regex '%s' is invalid (error=%s).", re, why);
+	return -1;
+}
+
+struct http_check *cfg_httpchk_dup(const struct http_check *src)
+{
+	struct http_check *hc = calloc(1, sizeof(*hc));
+	char err[256];
+
+	if (!hc)
+		return NULL;
+	hc->expect = src->expect;
+	hc->expect_neg = src->expect_neg;
+	if (dup_str(&hc->method, src->method) || dup_str(&hc->uri, src->uri) ||
+	    dup_str(&hc->version, src->version) || dup_str(&hc->hdrs, src->hdrs) ||
+	    dup_str(&hc->body, src->body) || dup_str(&hc->expect_text, src->expect_text) ||
+	    (src->expect_re && hc_regex(hc, src->expect_text, err, sizeof(err)) < 0)) {
+		cfg_httpchk_free(hc);
+		return NULL;
+	}
+	return hc;
+}
+
+static struct http_check *hc_get(struct proxy *px)
+{
+	if (!px->httpchk)
+		px->httpchk = calloc(1, sizeof(*px->httpchk));
+	return px->httpchk;
+}
+
+static int set_str(char **dst, const char *src)
+{
+	char *s = strdup(src);
+
+	if (!s)
+		return -1;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* "option httpchk [URI] | [METHOD URI [VERSION]]": HAProxy's argument positions. */
+static int opt_httpchk(struct proxy *px, char **args, int n, char *err, size_t errlen)
+{
+	struct http_check *hc;
+
+	if (n > 5) {
+		snprintf(err, errlen, "'option httpchk' cannot handle unexpected argument '%s'.",
+			 args[5]);
+		return -1;
+	}
+	hc = hc_get(px);
+	if (!hc)
+		return -1;
+	if (n == 3)
+		return set_str(&hc->uri, args[2]);
+	if (n >= 4 && (set_str(&hc->method, args[2]) || set_str(&hc->uri, args[3])))
+		return -1;
+	if (n == 5 && set_str(&hc->version, args[4]))
+		return -1;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+	unsigned int cap; /* the side that uses it */
+} options[] = {
+    {"allbackups", PX_O_ALLBACKUPS, PX_CAP_BE},
+    {"http-server-close", PX_O_HTTP_SERVER_CLOSE, PX_CAP_FE | PX_CAP_BE},
+    {"httpchk", PX_O_HTTPCHK, PX_CAP_BE},
+    {"log-health-checks", PX_O_LOG_HEALTH_CHECKS, PX_CAP_BE},
+    {"logasap", PX_O_LOGASAP, PX_CAP_FE},
+};
+
+/* Options HAProxy has that belong to someone else's work or are not done yet. */
+static const char *const options_unsupported[] = {
+    "redispatch", "tcp-check",	 "ssl-hello-chk", "smtpchk", "ldap-check", "mysql-check",
+    "pgsql-check", "redis-check", "spop-check",	  "external-check", NULL,
+};
+
+/* "[no] option NAME [ARGS]". */
 static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	const char *o = n > 1 ? args[1] : "";
-	unsigned int bit, cap;
+	size_t i;
 
-	if (!strcmp(o, "http-server-close")) {
-		bit = PX_O_HTTP_SERVER_CLOSE;
-		cap = PX_CAP_FE | PX_CAP_BE;
-	} else if (!strcmp(o, "logasap")) {
-		bit = PX_O_LOGASAP;
-		cap = PX_CAP_FE;
-	} else {
+	for (i = 0; i < sizeof(options) / sizeof(options[0]) && strcmp(o, options[i].name); i++)
+		;
+	if (i == sizeof(options) / sizeof(options[0])) {
+		for (int j = 0; options_unsupported[j]; j++) {
+			if (!strcmp(o, options_unsupported[j])) {
+				snprintf(err, errlen, "'option %s' is not supported yet.", o);
+				return -1;
+			}
+		}
 		snprintf(err, errlen, "unknown option '%s'.", o);
 		return -1;
 	}
-	if (n > 2) {
+	if (n > 2 && (options[i].bit != PX_O_HTTPCHK || ctx->no)) {
 		snprintf(err, errlen, "'option %s' cannot handle unexpected argument '%s'.", o,
 			 args[2]);
 		return -1;
 	}
-	if (!(ctx->px->cap & cap)) {
-		snprintf(err, errlen, "'%s' ignored because %s '%s' has no frontend capability.", o,
-			 px_type(ctx->px), ctx->px->id);
+	if (!(ctx->px->cap & options[i].cap)) {
+		snprintf(err, errlen, "'%s' ignored because %s '%s' has no %s capability.", o,
+			 px_type(ctx->px), ctx->px->id,
+			 options[i].cap == PX_CAP_FE ? "frontend" : "backend");
 		return 1;
 	}
-	if (ctx->no)
-		ctx->px->options &= ~bit;
-	else
-		ctx->px->options |= bit;
+	if (ctx->no) {
+		ctx->px->options &= ~options[i].bit;
+		return 0;
+	}
+	if (options[i].bit == PX_O_HTTPCHK && opt_httpchk(ctx->px, args, n, err, errlen) < 0)
+		return -1;
+	ctx->px->options |= options[i].bit;
 	return 0;
+}
+
+/* "hdr NAME VALUE" of "http-check send": appended as a header line. */
+static int hc_add_hdr(struct http_check *hc, const char *name, const char *value)
+{
+	size_t old = hc->hdrs ? strlen(hc->hdrs) : 0, add = strlen(name) + strlen(value) + 4;
+	char *h = realloc(hc->hdrs, old + add + 1);
+
+	if (!h)
+		return -1;
+	snprintf(h + old, add + 1, "%s: %s\r\n", name, value);
+	hc->hdrs = h;
+	return 0;
+}
+
+/* "http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]... [body S]" */
+static int hc_send(struct http_check *hc, char **args, int n, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 2; i < n; i += 2) {
+		const char *k = args[i];
+		bool hdr = !strcmp(k, "hdr");
+
+		if (strcmp(k, "meth") && strcmp(k, "uri") && strcmp(k, "ver") && !hdr &&
+		    strcmp(k, "body")) {
+			snprintf(err, errlen,
+				 "'http-check send' : expects 'meth', 'uri', 'ver', 'hdr' or 'body' "
+				 "but got '%s' as argument.",
+				 k);
+			return -1;
+		}
+		if (i + 1 + hdr >= n) {
+			snprintf(err, errlen,
+				 hdr ? "'http-check send' : 'hdr' expects <name> and <value> as "
+				       "arguments."
+				     : "'http-check send' : '%s' expects a string as argument.",
+				 k);
+			return -1;
+		}
+		if (hdr)
+			rc = hc_add_hdr(hc, args[i + 1], args[i + 2]);
+		else
+			rc = set_str(k[0] == 'm'   ? &hc->method
+				     : k[0] == 'u' ? &hc->uri
+				     : k[0] == 'v' ? &hc->version
+						   : &hc->body,
+				     args[i + 1]);
+		if (rc < 0)
+			return -1;
+		i += hdr;
+	}
+	return 0;
+}
+
+/* "status 200", "status 200,300-399": codes and ranges, checked here, matched by check.c. */
+static bool status_list_ok(const char *p)
+{
+	char *end;
+
+	for (;;) {
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p || a < 100 || a > 999)
+			return false;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p || b < a || b > 999)
+				return false;
+		}
+		if (!*end)
+			return true;
+		if (*end != ',')
+			return false;
+		p = end + 1;
+	}
+}
+
+/* "http-check expect [!] status|rstatus|string|rstring PATTERN": one rule per backend. */
+static int hc_expect(struct http_check *hc, char **args, int n, char *err, size_t errlen)
+{
+	static const char *const kinds[] = {
+	    [CHK_EXPECT_STATUS] = "status", [CHK_EXPECT_RSTATUS] = "rstatus",
+	    [CHK_EXPECT_STRING] = "string", [CHK_EXPECT_RSTRING] = "rstring"};
+	int i = 2, k;
+
+	if (hc->expect != CHK_EXPECT_NONE) {
+		snprintf(err, errlen, "'http-check expect' : a second rule is not supported yet.");
+		return -1;
+	}
+	hc->expect_neg = i < n && !strcmp(args[i], "!");
+	i += hc->expect_neg;
+	for (k = CHK_EXPECT_STATUS; i < n && k <= CHK_EXPECT_RSTRING && strcmp(args[i], kinds[k]);
+	     k++)
+		;
+	if (i >= n || k > CHK_EXPECT_RSTRING) {
+		snprintf(err, errlen,
+			 "'http-check expect' : only supports [!]status, [!]rstatus, [!]string "
+			 "and [!]rstring (HAProxy's other matches are not supported yet) but got "
+			 "'%s' as argument.",
+			 i < n ? args[i] : "");
+		return -1;
+	}
+	if (i + 1 >= n) {
+		snprintf(err, errlen, "'http-check expect' : '%s' expects a <pattern> as argument.",
+			 args[i]);
+		return -1;
+	}
+	if (k == CHK_EXPECT_STATUS && !status_list_ok(args[i + 1])) {
+		snprintf(err, errlen, "'http-check expect' : invalid status list '%s'.",
+			 args[i + 1]);
+		return -1;
+	}
+	if (no_extra(args, n, i + 2, err, errlen) < 0)
+		return -1;
+	if ((k == CHK_EXPECT_RSTATUS || k == CHK_EXPECT_RSTRING) &&
+	    hc_regex(hc, args[i + 1], err, errlen) < 0)
+		return -1;
+	hc->expect = (enum chk_expect)k;
+	return set_str(&hc->expect_text, args[i + 1]);
+}
+
+static int kw_http_check(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	static const char *const unsupported[] = {"disable-on-404", "send-state", "comment",
+						  "connect", NULL};
+	const char *a = n > 1 ? args[1] : "";
+	struct http_check *hc;
+
+	if (!strcmp(a, "send") || !strcmp(a, "expect")) {
+		hc = hc_get(ctx->px);
+		if (!hc)
+			return -1;
+		return a[0] == 's' ? hc_send(hc, args, n, err, errlen)
+				   : hc_expect(hc, args, n, err, errlen);
+	}
+	for (int i = 0; unsupported[i]; i++) {
+		if (!strcmp(a, unsupported[i]) || !strncmp(a, "set-var", 7) ||
+		    !strncmp(a, "unset-var", 9)) {
+			snprintf(err, errlen, "'http-check %s' is not supported yet.", a);
+			return -1;
+		}
+	}
+	snprintf(err, errlen,
+		 "'http-check' only supports 'disable-on-404', 'send-state', 'comment', "
+		 "'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. "
+		 "but got '%s'",
+		 a);
+	return -1;
 }
 
 /* "log global" and "no log"; a proxy's own log target is not supported yet. */
@@ -597,7 +1187,10 @@ const struct cfg_kw cfg_proxy_kws[] = {
     {"acl", SEC_FE | CFG_SEC_BACKEND, 0, 0, kw_acl},
     {"balance", SEC_ALL, PX_CAP_BE, 0, kw_balance},
     {"bind", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_bind},
+    {"default-server", SEC_ALL & ~CFG_SEC_FRONTEND, 0, 0, kw_default_server},
     {"default_backend", SEC_ALL, PX_CAP_FE, 0, kw_default_backend},
+    {"hash-type", SEC_ALL, PX_CAP_BE, 0, kw_hash_type},
+    {"http-check", SEC_ALL, PX_CAP_BE, 0, kw_http_check},
     {"log", SEC_ALL, 0, CFG_KW_NO, kw_log},
     {"maxconn", SEC_ALL, PX_CAP_FE, 0, kw_maxconn},
     {"mode", SEC_ALL, 0, 0, kw_mode},

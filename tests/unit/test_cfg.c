@@ -441,6 +441,84 @@ static void test_proxy_keywords(void)
 	cfg_free(&cfg);
 }
 
+/* Balancing and check keywords, default-server and their inheritance from defaults. */
+static void test_balance_keywords(void)
+{
+	struct proxy *a, *b, *c, *d;
+	struct http_check *hc;
+	struct config cfg;
+	struct server *s;
+	int errors;
+
+	errors = parse(&cfg, "balance",
+		       "global\n spread-checks 5\n"
+		       "defaults\n timeout check 2s\n default-server inter 1s fall 5\n"
+		       " option httpchk GET /health\n balance source\n hash-type consistent\n"
+		       "backend a\n"
+		       " http-check send meth HEAD ver HTTP/1.1 hdr Host x hdr Upgrade websocket\n"
+		       " http-check expect ! rstatus ^5\n option allbackups\n"
+		       " option log-health-checks\n default-server maxconn 10\n"
+		       " server s1 127.0.0.1:1 check on-marked-down shutdown-sessions port 2 "
+		       "addr 127.0.0.2\n"
+		       " server s2 127.0.0.1:2 check backup fastinter 100 downinter 5s maxconn 0\n"
+		       " server s3 127.0.0.1:3 no-check enabled\n"
+		       "backend b\n balance uri whole len 10 depth 2 path-only\n"
+		       " hash-type map-based crc32 avalanche\n no option httpchk\n"
+		       "backend c\n balance hdr(Host) use_domain_only\n"
+		       " http-check expect string ok\n"
+		       "defaults\n"
+		       "backend d\n balance random(3)\n option httpchk /x\n"
+		       " server s 127.0.0.1:4\n");
+	is_int(errors, 0, "balance: every keyword accepted (%s)", msgs);
+	is_int(cfg.global.spread_checks, 5, "spread-checks");
+	a = cfg_find_proxy(&cfg, "a", PX_CAP_BE);
+	b = cfg_find_proxy(&cfg, "b", PX_CAP_BE);
+	c = cfg_find_proxy(&cfg, "c", PX_CAP_BE);
+	d = cfg_find_proxy(&cfg, "d", PX_CAP_BE);
+	if (!ok(a && b && c && d, "balance: the backends exist"))
+		return;
+	is_int(a->lb, LB_SOURCE, "balance source from defaults");
+	is_int(a->hash_type, LB_HASH_CONSISTENT, "hash-type consistent from defaults");
+	is_int(a->timeout_check, 2000, "timeout check from defaults");
+	ok(a->options & PX_O_ALLBACKUPS, "option allbackups");
+	ok(a->options & PX_O_LOG_HEALTH_CHECKS, "option log-health-checks");
+	ok(a->options & PX_O_HTTPCHK, "option httpchk from defaults");
+	hc = a->httpchk;
+	ok(hc && !strcmp(hc->method, "HEAD") && !strcmp(hc->uri, "/health") &&
+	       !strcmp(hc->version, "HTTP/1.1"),
+	   "http-check send overrides the method and version of option httpchk");
+	is_str(hc ? hc->hdrs : NULL, "Host: x\r\nUpgrade: websocket\r\n", "http-check send hdr");
+	ok(hc && hc->expect == CHK_EXPECT_RSTATUS && hc->expect_neg && hc->expect_re,
+	   "http-check expect ! rstatus");
+	s = a->servers;
+	ok(s && s->check && s->shutdown_sessions && s->check_port == 2 && s->check_addrlen &&
+	       s->maxconn == 10 && s->check_inter == 1000 && s->check_fall == 5 && s->puid == 1,
+	   "server: check options, default-server of defaults and of the backend");
+	s = s ? s->next : NULL;
+	ok(s && s->backup && s->check_fastinter == 100 && s->check_downinter == 5000 &&
+	       s->maxconn == 0 && s->puid == 2,
+	   "server: backup fastinter downinter, maxconn 0 overrides default-server");
+	s = s ? s->next : NULL;
+	ok(s && !s->check && !s->disabled, "server: no-check, enabled");
+	is_int(b->lb, LB_URI, "balance uri");
+	ok(b->uri_whole && b->uri_len == 10 && b->uri_depth == 2 && b->uri_path_only,
+	   "balance uri whole len depth path-only");
+	ok(b->hash_type == LB_HASH_MAP && b->hash_fn == LB_HASH_CRC32 && b->hash_avalanche,
+	   "hash-type map-based crc32 avalanche");
+	ok(!(b->options & PX_O_HTTPCHK), "no option httpchk");
+	ok(c->lb == LB_HDR && c->hdr_name && !strcmp(c->hdr_name, "Host") && c->hdr_domain_only,
+	   "balance hdr(Host) use_domain_only");
+	ok(c->httpchk && c->httpchk->expect == CHK_EXPECT_STRING &&
+	       !strcmp(c->httpchk->expect_text, "ok") && !strcmp(c->httpchk->uri, "/health"),
+	   "http-check expect string; the defaults' httpchk is kept");
+	ok(d->lb == LB_RANDOM && d->random_draws == 3, "balance random(3)");
+	ok(d->httpchk && !strcmp(d->httpchk->uri, "/x") && !d->httpchk->method && !d->timeout_check,
+	   "a new defaults section starts afresh; option httpchk URI");
+	ok(d->servers && d->servers->check_inter == 2000 && !d->servers->maxconn,
+	   "no default-server after a new defaults");
+	cfg_free(&cfg);
+}
+
 static void test_defaults(void)
 {
 	struct config cfg;
@@ -592,8 +670,25 @@ static void test_errors(void)
 		     "'server' expects <name> and <addr>");
 	expect_error("e_srv_port", "backend b\n server s 127.0.0.1\n", 2, "missing port");
 	expect_error("e_srv_any", "backend b\n server s :80\n", 2, "has no host");
-	expect_error("e_srv_opt", "backend b\n server s 1.1.1.1:1 check backup\n", 2,
-		     "'server b/s' : unknown keyword 'backup'");
+	expect_error("e_srv_opt", "backend b\n server s 1.1.1.1:1 check foo\n", 2,
+		     "'server b/s' : unknown keyword 'foo'");
+	expect_error("e_srv_proxy", "backend b\n server s 1.1.1.1:1 send-proxy\n", 2,
+		     "'server b/s' : 'send-proxy' is not supported yet");
+	expect_error("e_srv_cookie", "backend b\n server s 1.1.1.1:1 cookie a\n", 2,
+		     "'server b/s' : 'cookie' is not supported yet");
+	expect_error("e_srv_maxconn", "backend b\n server s 1.1.1.1:1 maxconn x\n", 2,
+		     "'maxconn' expects an integer argument");
+	expect_error("e_srv_port", "backend b\n server s 1.1.1.1:1 port 70000\n", 2,
+		     "'port' expects a valid TCP port");
+	expect_error("e_srv_addr", "backend b\n server s 1.1.1.1:1 addr\n", 2,
+		     "'addr' expects <ipv4|ipv6> as argument");
+	expect_error("e_srv_omd", "backend b\n server s 1.1.1.1:1 on-marked-down foo\n", 2,
+		     "'on-marked-down' expects 'shutdown-sessions' but got 'foo'");
+	expect_error("e_srv_fastinter", "backend b\n server s 1.1.1.1:1 fastinter 0\n", 2,
+		     "invalid value 0 for argument 'fastinter' of server s");
+	expect_error("e_defsrv", "backend b\n default-server foo\n", 2, "unknown keyword 'foo'");
+	expect_error("e_defsrv_fe", "frontend f\n default-server check\n", 2,
+		     "'default-server' not allowed because frontend 'f' has no backend capability");
 	expect_error("e_srv_weight", "backend b\n server s 1.1.1.1:1 weight 257\n", 2,
 		     "weight of server s is not within 0 and 256 (257)");
 	expect_error("e_srv_weight2", "backend b\n server s 1.1.1.1:1 weight\n", 2,
@@ -608,12 +703,59 @@ static void test_errors(void)
 		     "unexpected character 'x' in 'inter' argument of server s");
 	expect_error("e_srv_inter3", "backend b\n server s 1.1.1.1:1 inter\n", 2,
 		     "'inter' expects a delay");
-	expect_error("e_balance", "backend b\n balance leastconn\n", 2,
-		     "balance 'leastconn' is not supported yet");
+	expect_error("e_balance", "backend b\n balance url_param x\n", 2,
+		     "balance 'url_param' is not supported yet");
+	expect_error("e_balance_uri", "backend b\n balance uri len x\n", 2,
+		     "balance uri : 'len' expects a positive integer (got 'x')");
+	expect_error("e_balance_uri2", "backend b\n balance uri foo\n", 2,
+		     "balance uri only accepts parameters");
+	expect_error("e_balance_hdr", "backend b\n balance hdr()\n", 2,
+		     "balance hdr requires an http header field name");
+	expect_error("e_balance_hdr2", "backend b\n balance hdr(host) foo\n", 2,
+		     "only accepts 'use_domain_only' modifier (got 'foo')");
+	expect_error("e_balance_rnd", "backend b\n balance random(0)\n", 2,
+		     "number of draws must be at least 1");
+	expect_error("e_balance_first", "backend b\n balance first x\n", 2,
+		     "'balance' cannot handle unexpected argument 'x'");
+	expect_error("e_hash_type", "backend b\n hash-type foo\n", 2,
+		     "'hash-type' only supports 'consistent' and 'map-based'");
+	expect_error("e_hash_fn", "backend b\n hash-type consistent md5\n", 2,
+		     "only supports 'sdbm', 'djb2', 'crc32', or 'wt6'");
+	expect_error("e_hash_mod", "backend b\n hash-type consistent sdbm x\n", 2,
+		     "only supports 'avalanche' as a modifier");
+	expect_error("e_opt_redispatch", "backend b\n option redispatch\n", 2,
+		     "'option redispatch' is not supported yet");
+	expect_error("e_httpchk_args", "backend b\n option httpchk a b c d\n", 2,
+		     "'option httpchk' cannot handle unexpected argument 'd'");
+	expect_error("e_hc_send", "backend b\n http-check send foo\n", 2,
+		     "'http-check send' : expects 'meth'");
+	expect_error("e_hc_hdr", "backend b\n http-check send hdr Host\n", 2,
+		     "'hdr' expects <name> and <value> as arguments");
+	expect_error("e_hc_expect", "backend b\n http-check expect foo x\n", 2,
+		     "'http-check expect' : only supports");
+	expect_error("e_hc_expect2", "backend b\n http-check expect status\n", 2,
+		     "'status' expects a <pattern> as argument");
+	expect_error("e_hc_status", "backend b\n http-check expect status 2xx\n", 2,
+		     "invalid status list '2xx'");
+	expect_error("e_hc_regex", "backend b\n http-check expect rstatus (\n", 2,
+		     "regex '(' is invalid");
+	expect_error("e_hc_twice",
+		     "backend b\n http-check expect status 200\n http-check expect string x\n", 3,
+		     "a second rule is not supported yet");
+	expect_error("e_hc_404", "backend b\n http-check disable-on-404\n", 2,
+		     "'http-check disable-on-404' is not supported yet");
+	expect_error("e_hc_foo", "backend b\n http-check foo\n", 2,
+		     "'http-check' only supports");
+	expect_error("e_spread", "global\n spread-checks 60\n", 2,
+		     "'spread-checks' needs a positive value in range 0..50");
+	expect_error("e_spread2", "global\n spread-checks\n", 2,
+		     "'spread-checks' expects an integer argument");
 	expect_error("e_balance2", "backend b\n balance fastest\n", 2, "balance only supports");
 	expect_error("e_tmo_kw", "backend b\n timeout foo 1s\n", 2, "'timeout' supports");
 	expect_error("e_tmo_unsup", "backend b\n timeout queue 1s\n", 2,
 		     "'timeout queue' is not supported yet");
+	expect_error("e_tmo_check", "backend b\n timeout check x\n", 2,
+		     "unexpected character 'x' in 'timeout check'");
 	expect_error("e_tmo_val", "backend b\n timeout server\n", 2,
 		     "'timeout server' expects an integer value");
 	expect_error("e_tmo_extra", "backend b\n timeout server 1 2\n", 2,
@@ -759,6 +901,13 @@ static void test_check(void)
 		       "'maxconn' ignored because backend 'be' has no frontend capability.");
 	expect_warning("w_balance_fe", with_tmo("frontend fe\n bind :1\n balance roundrobin\n"),
 		       "'balance' ignored because frontend 'fe' has no backend capability.");
+	expect_warning("w_l7_tcp", with_tmo("backend be\n mode tcp\n balance uri\n"),
+		       "Layer 7 hash not possible for backend 'be' (needs 'mode http'). Falling "
+		       "back to round robin.");
+	expect_warning("w_hc_nohttpchk", with_tmo("backend be\n http-check expect status 200\n"),
+		       "backend 'be': 'http-check' rules are ignored without 'option httpchk'.");
+	expect_warning("w_httpchk_fe", with_tmo("frontend fe\n bind :1\n option httpchk\n"),
+		       "'httpchk' ignored because frontend 'fe' has no backend capability.");
 	expect_warning("w_overwrite",
 		       with_tmo("frontend fe\n bind :1\n timeout client 2s\n"
 				" timeout client 3s\n"),
@@ -792,6 +941,7 @@ int main(void)
 	test_global();
 	test_bind();
 	test_proxy_keywords();
+	test_balance_keywords();
 	test_defaults();
 	test_errors();
 	test_error_lines();
