@@ -21,10 +21,14 @@ unsigned int backend_usable(const struct proxy *be)
 }
 
 static const struct lb_ops *const lb_table[] = {
-    [LB_ROUNDROBIN] = &lb_roundrobin, [LB_STATIC_RR] = &lb_static_rr,
-    [LB_LEASTCONN] = &lb_leastconn,   [LB_FIRST] = &lb_first,
-    [LB_SOURCE] = &lb_source,	      [LB_URI] = &lb_uri,
-    [LB_HDR] = &lb_hdr,		      [LB_RANDOM] = &lb_random,
+    [LB_ROUNDROBIN] = &lb_roundrobin,
+    [LB_STATIC_RR] = &lb_static_rr,
+    [LB_LEASTCONN] = &lb_leastconn,
+    [LB_FIRST] = &lb_first,
+    [LB_SOURCE] = &lb_source,
+    [LB_URI] = &lb_uri,
+    [LB_HDR] = &lb_hdr,
+    [LB_RANDOM] = &lb_random,
 };
 
 static const struct lb_ops *lb_of(const struct proxy *be)

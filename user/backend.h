@@ -17,8 +17,8 @@ struct http_msg;
 
 /* What an algorithm may look at to pick a server. msg and base are NULL in mode tcp. */
 struct lb_req {
-	const struct sockaddr *src;	/* client address */
-	const struct http_msg *msg;	/* parsed request head (http.h), offsets from base */
+	const struct sockaddr *src; /* client address */
+	const struct http_msg *msg; /* parsed request head (http.h), offsets from base */
 	const char *base;
 };
 
@@ -32,8 +32,8 @@ struct lb_ops {
 	struct server *(*pick)(struct proxy *be, const struct lb_req *req);
 };
 
-extern const struct lb_ops lb_roundrobin, lb_static_rr, lb_leastconn, lb_first, lb_source,
-    lb_uri, lb_hdr, lb_random;
+extern const struct lb_ops lb_roundrobin, lb_static_rr, lb_leastconn, lb_first, lb_source, lb_uri,
+    lb_hdr, lb_random;
 
 /* True when a server may take new connections: not disabled, not DOWN, weight above 0. */
 bool server_usable(const struct server *srv);

@@ -325,9 +325,9 @@ static int srv_delay(const struct server *s, char **args, int i, unsigned int *m
 
 static int so_inter(struct server *s, char **args, int i, char *err, size_t errlen)
 {
-	unsigned int *f = !strcmp(args[i], "inter")	   ? &s->check_inter
+	unsigned int *f = !strcmp(args[i], "inter")	  ? &s->check_inter
 			  : !strcmp(args[i], "fastinter") ? &s->check_fastinter
-							   : &s->check_downinter;
+							  : &s->check_downinter;
 
 	return srv_delay(s, args, i, f, err, errlen);
 }
@@ -453,11 +453,11 @@ static void srv_missing(const struct srv_kw *k, char *err, size_t errlen)
 
 /* Server options HAProxy has and wsplice does not (yet): named as such, not as unknown. */
 static const char *const srv_unsupported[] = {
-    "agent-check", "agent-inter", "agent-port", "alpn",	     "ca-file",	  "check-send-proxy",
-    "check-ssl",   "cookie",	  "crt",	"error-limit", "id",	  "init-addr",
-    "maxqueue",	   "minconn",	  "observe",	"on-error",    "on-marked-up", "proto",
-    "redir",	   "resolvers",	  "send-proxy", "send-proxy-v2", "slowstart", "sni",
-    "source",	   "ssl",	  "tfo",	"track",       "verify",  NULL,
+    "agent-check", "agent-inter", "agent-port", "alpn",		 "ca-file",	 "check-send-proxy",
+    "check-ssl",   "cookie",	  "crt",	"error-limit",	 "id",		 "init-addr",
+    "maxqueue",	   "minconn",	  "observe",	"on-error",	 "on-marked-up", "proto",
+    "redir",	   "resolvers",	  "send-proxy", "send-proxy-v2", "slowstart",	 "sni",
+    "source",	   "ssl",	  "tfo",	"track",	 "verify",	 NULL,
 };
 
 /* Options after "server NAME ADDR". Returns how many words option i used, or -1. */
@@ -612,9 +612,10 @@ static int balance_uri(struct proxy *px, char **args, int n, char *err, size_t e
 			px->uri_path_only = true;
 		} else if (!strcmp(args[i], "len") || !strcmp(args[i], "depth")) {
 			if (i + 1 >= n || parse_int(args[i + 1], 1, INT_MAX, &v) < 0) {
-				snprintf(err, errlen,
-					 "balance uri : '%s' expects a positive integer (got '%s').",
-					 args[i], i + 1 < n ? args[i + 1] : "");
+				snprintf(
+				    err, errlen,
+				    "balance uri : '%s' expects a positive integer (got '%s').",
+				    args[i], i + 1 < n ? args[i + 1] : "");
 				return -1;
 			}
 			*(args[i][0] == 'l' ? &px->uri_len : &px->uri_depth) = (unsigned int)v;
@@ -641,9 +642,8 @@ static int balance_hdr(struct proxy *px, char **args, int n, char *err, size_t e
 		return -1;
 	}
 	if (n > 2 && strcmp(args[2], "use_domain_only")) {
-		snprintf(err, errlen,
-			 "%s %s only accepts 'use_domain_only' modifier (got '%s').", args[0],
-			 args[1], args[2]);
+		snprintf(err, errlen, "%s %s only accepts 'use_domain_only' modifier (got '%s').",
+			 args[0], args[1], args[2]);
 		return -1;
 	}
 	if (no_extra(args, n, 3, err, errlen) < 0)
@@ -668,12 +668,16 @@ static int balance_random(struct proxy *px, char **args, int n, char *err, size_
 		errno = 0;
 		v = strtol(a + 1, &end, 10);
 		if (end == a + 1 || *end != ')' || end[1] || errno) {
-			snprintf(err, errlen, "balance random : unexpected character '%c' after argument.",
-				 end == a + 1 ? *end : end[1] ? end[1] : *end);
+			snprintf(err, errlen,
+				 "balance random : unexpected character '%c' after argument.",
+				 end == a + 1 ? *end
+				 : end[1]     ? end[1]
+					      : *end);
 			return -1;
 		}
 		if (v < 1 || v > 100) {
-			snprintf(err, errlen, "balance random : number of draws must be at least 1.");
+			snprintf(err, errlen,
+				 "balance random : number of draws must be at least 1.");
 			return -1;
 		}
 	} else if (*a) {
@@ -727,9 +731,10 @@ static int kw_balance(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 /* "hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]", HAProxy's texts. */
 static int kw_hash_type(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
-	static const char *const fns[] = {
-	    [LB_HASH_SDBM] = "sdbm", [LB_HASH_DJB2] = "djb2", [LB_HASH_WT6] = "wt6",
-	    [LB_HASH_CRC32] = "crc32"};
+	static const char *const fns[] = {[LB_HASH_SDBM] = "sdbm",
+					  [LB_HASH_DJB2] = "djb2",
+					  [LB_HASH_WT6] = "wt6",
+					  [LB_HASH_CRC32] = "crc32"};
 	struct proxy *px = ctx->px;
 	int f;
 
@@ -745,8 +750,9 @@ static int kw_hash_type(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 	for (f = 0; f < 4 && strcmp(args[2], fns[f]); f++)
 		;
 	if (f == 4) {
-		snprintf(err, errlen, "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' "
-				      "hash functions.");
+		snprintf(err, errlen,
+			 "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' "
+			 "hash functions.");
 		return -1;
 	}
 	px->hash_fn = (enum lb_hash_fn)f;
@@ -764,7 +770,7 @@ static int kw_hash_type(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 struct timeout_kw {
 	const char *name;
 	unsigned int cap; /* the side that uses it (HAProxy's rule) */
-	size_t off; /* of the value in struct proxy */
+	size_t off;	  /* of the value in struct proxy */
 };
 
 #define TMO(name, cap, field)                                                                      \
@@ -960,8 +966,8 @@ static const struct {
 
 /* Options HAProxy has that belong to someone else's work or are not done yet. */
 static const char *const options_unsupported[] = {
-    "redispatch", "tcp-check",	 "ssl-hello-chk", "smtpchk", "ldap-check", "mysql-check",
-    "pgsql-check", "redis-check", "spop-check",	  "external-check", NULL,
+    "redispatch",  "tcp-check",	  "ssl-hello-chk", "smtpchk",	     "ldap-check", "mysql-check",
+    "pgsql-check", "redis-check", "spop-check",	   "external-check", NULL,
 };
 
 /* "[no] option NAME [ARGS]". */
@@ -1027,10 +1033,11 @@ static int hc_send(struct http_check *hc, char **args, int n, char *err, size_t 
 
 		if (strcmp(k, "meth") && strcmp(k, "uri") && strcmp(k, "ver") && !hdr &&
 		    strcmp(k, "body")) {
-			snprintf(err, errlen,
-				 "'http-check send' : expects 'meth', 'uri', 'ver', 'hdr' or 'body' "
-				 "but got '%s' as argument.",
-				 k);
+			snprintf(
+			    err, errlen,
+			    "'http-check send' : expects 'meth', 'uri', 'ver', 'hdr' or 'body' "
+			    "but got '%s' as argument.",
+			    k);
 			return -1;
 		}
 		if (i + 1 + hdr >= n) {
@@ -1083,9 +1090,10 @@ static bool status_list_ok(const char *p)
 /* "http-check expect [!] status|rstatus|string|rstring PATTERN": one rule per backend. */
 static int hc_expect(struct http_check *hc, char **args, int n, char *err, size_t errlen)
 {
-	static const char *const kinds[] = {
-	    [CHK_EXPECT_STATUS] = "status", [CHK_EXPECT_RSTATUS] = "rstatus",
-	    [CHK_EXPECT_STRING] = "string", [CHK_EXPECT_RSTRING] = "rstring"};
+	static const char *const kinds[] = {[CHK_EXPECT_STATUS] = "status",
+					    [CHK_EXPECT_RSTATUS] = "rstatus",
+					    [CHK_EXPECT_STRING] = "string",
+					    [CHK_EXPECT_RSTRING] = "rstring"};
 	int i = 2, k;
 
 	if (hc->expect != CHK_EXPECT_NONE) {

@@ -21,26 +21,26 @@
 #define CHK_BUFSIZE 16384
 
 enum chk_state {
-	CHK_IDLE,	/* waiting for the next probe */
-	CHK_CONNECT,	/* connect() in progress */
-	CHK_SEND,	/* sending the HTTP request */
-	CHK_RECV,	/* reading the HTTP response */
+	CHK_IDLE,    /* waiting for the next probe */
+	CHK_CONNECT, /* connect() in progress */
+	CHK_SEND,    /* sending the HTTP request */
+	CHK_RECV,    /* reading the HTTP response */
 };
 
 struct srv_check {
 	struct ctx *ctx;
 	struct server *srv;
-	struct timer timer;	/* next probe, or the running probe's deadline */
+	struct timer timer; /* next probe, or the running probe's deadline */
 	struct fd_handler fh;
-	int fd;			/* the probe's socket, -1 between probes */
+	int fd; /* the probe's socket, -1 between probes */
 	enum chk_state st;
 	uint64_t started;
-	unsigned int health;	/* HAProxy's counter: 0 DOWN .. rise + fall - 1 fully UP */
+	unsigned int health; /* HAProxy's counter: 0 DOWN .. rise + fall - 1 fully UP */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char *req;		/* the HTTP request, NULL for TCP checks */
+	char *req; /* the HTTP request, NULL for TCP checks */
 	size_t req_len, sent;
-	size_t len;		/* response bytes in buf */
+	size_t len; /* response bytes in buf */
 	char buf[CHK_BUFSIZE];
 };
 
@@ -119,7 +119,7 @@ static bool body_done(const char *head, size_t hlen, size_t blen, bool eof, bool
 
 	if (eof || full)
 		return true;
-	for (p = head; (p = memchr(p, '\n', hlen - (size_t)(p - head))); ) {
+	for (p = head; (p = memchr(p, '\n', hlen - (size_t)(p - head)));) {
 		p++;
 		if ((size_t)(head + hlen - p) > 15 && !strncasecmp(p, "content-length:", 15))
 			return blen >= strtoul(p + 15, NULL, 10);
@@ -253,10 +253,10 @@ static void shutdown_sessions(struct ctx *ctx, struct server *srv)
 		next = s->next;
 		if (s->srv != srv || s->killed)
 			continue;
-		stream_set_term(s, 'D', s->st == ST_CONNECT ? 'C'
-					: s->st == ST_HTTP && s->res.msg.state == HTTP_MSG_HEAD
-					    ? 'H'
-					    : 'D');
+		stream_set_term(s, 'D',
+				s->st == ST_CONNECT					? 'C'
+				: s->st == ST_HTTP && s->res.msg.state == HTTP_MSG_HEAD ? 'H'
+											: 'D');
 		stream_kill(s);
 	}
 }
@@ -275,8 +275,8 @@ static void mark_down(struct srv_check *c, const struct chk_result *r, bool verb
 	n = (int)strlen(msg);
 	n += snprintf(msg + n, sizeof(msg) - n, ". ");
 	n += servers_left(msg + n, sizeof(msg) - n, srv->be, "left");
-	snprintf(msg + n, sizeof(msg) - n,
-		 " %u sessions active, 0 requeued, 0 remaining in queue.", active);
+	snprintf(msg + n, sizeof(msg) - n, " %u sessions active, 0 requeued, 0 remaining in queue.",
+		 active);
 	chk_log(srv->be, false, msg);
 	if (!backend_usable(srv->be)) {
 		snprintf(msg, sizeof(msg), "backend '%s' has no server available!", srv->be->id);

@@ -24,9 +24,9 @@ void checks_stop(struct ctx *ctx);
 /* The outcome of one check, in HAProxy's terms. */
 struct chk_result {
 	bool ok;
-	const char *reason;	/* "Layer4 connection problem", "Layer7 wrong status", ... */
-	int code;		/* HTTP status, 0 when none */
-	char info[128];		/* HAProxy's "info" text, empty when none */
+	const char *reason; /* "Layer4 connection problem", "Layer7 wrong status", ... */
+	int code;	    /* HTTP status, 0 when none */
+	char info[128];	    /* HAProxy's "info" text, empty when none */
 };
 
 /*

@@ -17,6 +17,6 @@ static struct server *first_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_first = {
-	.name = "first",
-	.pick = first_pick,
+    .name = "first",
+    .pick = first_pick,
 };

@@ -14,7 +14,7 @@ struct lb_point {
 };
 
 struct lb_tbl {
-	unsigned long long map_sig, ring_sig;	/* lb_sig the tables were built for */
+	unsigned long long map_sig, ring_sig; /* lb_sig the tables were built for */
 	struct server **map;
 	unsigned int map_len;
 	struct lb_point *ring;

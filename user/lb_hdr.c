@@ -64,6 +64,6 @@ static struct server *hdr_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_hdr = {
-	.name = "hdr",
-	.pick = hdr_pick,
+    .name = "hdr",
+    .pick = hdr_pick,
 };

@@ -31,6 +31,6 @@ static struct server *leastconn_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_leastconn = {
-	.name = "leastconn",
-	.pick = leastconn_pick,
+    .name = "leastconn",
+    .pick = leastconn_pick,
 };

@@ -48,6 +48,6 @@ static struct server *random_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_random = {
-	.name = "random",
-	.pick = random_pick,
+    .name = "random",
+    .pick = random_pick,
 };

@@ -28,6 +28,6 @@ static struct server *rr_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_roundrobin = {
-	.name = "roundrobin",
-	.pick = rr_pick,
+    .name = "roundrobin",
+    .pick = rr_pick,
 };

@@ -37,6 +37,6 @@ static struct server *source_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_source = {
-	.name = "source",
-	.pick = source_pick,
+    .name = "source",
+    .pick = source_pick,
 };

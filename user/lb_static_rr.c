@@ -25,6 +25,6 @@ static struct server *static_rr_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_static_rr = {
-	.name = "static-rr",
-	.pick = static_rr_pick,
+    .name = "static-rr",
+    .pick = static_rr_pick,
 };

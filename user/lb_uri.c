@@ -55,6 +55,6 @@ static struct server *uri_pick(struct proxy *be, const struct lb_req *req)
 }
 
 const struct lb_ops lb_uri = {
-	.name = "uri",
-	.pick = uri_pick,
+    .name = "uri",
+    .pick = uri_pick,
 };

@@ -744,8 +744,7 @@ static void test_errors(void)
 		     "a second rule is not supported yet");
 	expect_error("e_hc_404", "backend b\n http-check disable-on-404\n", 2,
 		     "'http-check disable-on-404' is not supported yet");
-	expect_error("e_hc_foo", "backend b\n http-check foo\n", 2,
-		     "'http-check' only supports");
+	expect_error("e_hc_foo", "backend b\n http-check foo\n", 2, "'http-check' only supports");
 	expect_error("e_spread", "global\n spread-checks 60\n", 2,
 		     "'spread-checks' needs a positive value in range 0..50");
 	expect_error("e_spread2", "global\n spread-checks\n", 2,

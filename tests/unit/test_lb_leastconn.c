@@ -30,8 +30,8 @@ int main(void)
 	cnt[0] = cnt[1] = cnt[2] = 0;
 	for (i = 0; i < 30; i++)
 		cnt[fx_pick(&f, NULL, true)->puid - 1]++;
-	ok(cnt[0] == 10 && cnt[1] == 10 && cnt[2] == 10, "then all three share (%d %d %d)",
-	   cnt[0], cnt[1], cnt[2]);
+	ok(cnt[0] == 10 && cnt[1] == 10 && cnt[2] == 10, "then all three share (%d %d %d)", cnt[0],
+	   cnt[1], cnt[2]);
 	fx_init(&f, 2, NULL, LB_LEASTCONN);
 	f.srv[0].maxconn = 1;
 	is_str(fx_seq(&f, 3, NULL, true), "s1 s2 s2", "full server skipped though least loaded");

@@ -14,9 +14,11 @@ static void test_sequences(void)
 	fx_init(&f, 3, NULL, LB_ROUNDROBIN);
 	is_str(fx_seq(&f, 7, NULL, false), "s1 s2 s3 s1 s2 s3 s1", "1:1:1 in declaration order");
 	fx_init(&f, 2, w31, LB_ROUNDROBIN);
-	is_str(fx_seq(&f, 8, NULL, false), "s1 s1 s2 s1 s1 s1 s2 s1", "3:1 smooth, not s1 s1 s1 s2");
+	is_str(fx_seq(&f, 8, NULL, false), "s1 s1 s2 s1 s1 s1 s2 s1",
+	       "3:1 smooth, not s1 s1 s1 s2");
 	fx_init(&f, 3, w321, LB_ROUNDROBIN);
-	is_str(fx_seq(&f, 6, NULL, false), "s1 s2 s1 s3 s2 s1", "3:2:1 over one cycle (nginx's a b a c b a)");
+	is_str(fx_seq(&f, 6, NULL, false), "s1 s2 s1 s3 s2 s1",
+	       "3:2:1 over one cycle (nginx's a b a c b a)");
 	fx_init(&f, 3, w0, LB_ROUNDROBIN);
 	is_str(fx_seq(&f, 4, NULL, false), "s1 s3 s1 s3", "weight 0 takes no traffic");
 	fx_init(&f, 3, NULL, LB_ROUNDROBIN);

@@ -65,13 +65,15 @@ int main(void)
 	is_int(agree(&f, "/room", "/anything", 10), 10, "len 6: only the first 6 characters");
 	f.be.uri_len = 0;
 	f.be.uri_path_only = true;
-	ok(same(&f, "http://example.com/chat/1", "/chat/1"), "path-only drops scheme and authority");
+	ok(same(&f, "http://example.com/chat/1", "/chat/1"),
+	   "path-only drops scheme and authority");
 	f.be.uri_path_only = false;
 	f.be.hash_type = LB_HASH_CONSISTENT;
 	ok(same(&f, "/ws/room/42?x", "/ws/room/42"), "consistent: stable too");
 	fx_free(&f);
 	fx_init(&f, 3, NULL, LB_URI);
-	is_str(fx_seq(&f, 4, NULL, false), "s1 s2 s3 s1", "no HTTP request (mode tcp): round robin");
+	is_str(fx_seq(&f, 4, NULL, false), "s1 s2 s3 s1",
+	       "no HTTP request (mode tcp): round robin");
 	fx_free(&f);
 	return done();
 }
