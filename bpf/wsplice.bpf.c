@@ -69,15 +69,11 @@ static __always_inline void stat_add(enum wsplice_stat which, __u64 n)
  * (before < mark <= after), so each mark raises exactly one event without a flag that user space
  * would have to reset.
  */
-static __always_inline void check_limit(__u64 cookie, __u64 before, __u64 after)
+static __always_inline void check_limit(const struct wsplice_limit *lim, __u64 cookie, __u64 before,
+					__u64 after)
 {
-	struct wsplice_limit *lim = bpf_map_lookup_elem(&wsplice_limit, &cookie);
 	struct wsplice_event ev;
 
-	if (!lim) {
-		stat_add(WSPLICE_STAT_NO_LIMIT, 1);
-		return;
-	}
 	if (before >= lim->notify_at || after < lim->notify_at)
 		return;
 	ev.cookie = cookie;
@@ -88,9 +84,20 @@ static __always_inline void check_limit(__u64 cookie, __u64 before, __u64 after)
 		stat_add(WSPLICE_STAT_EVENTS, 1);
 }
 
+/* Leaves the skb on its socket for user space, which forwards such bytes in order. */
+static __always_inline int hold(struct wsplice_sock *s, __u64 len, enum wsplice_stat why)
+{
+	__sync_fetch_and_add(&s->passed, len);
+	s->last_ns = bpf_ktime_get_ns();
+	stat_add(why, 1);
+	stat_add(WSPLICE_STAT_PASSED_BYTES, len);
+	return SK_PASS;
+}
+
 SEC("sk_skb")
 int wsplice_verdict(struct __sk_buff *skb)
 {
+	struct wsplice_limit *lim;
 	struct wsplice_sock *s;
 	__u64 cookie, before, len = skb->len;
 	long ret;
@@ -107,17 +114,20 @@ int wsplice_verdict(struct __sk_buff *skb)
 		stat_add(WSPLICE_STAT_NO_STATE, 1);
 		return SK_PASS;
 	}
+	lim = bpf_map_lookup_elem(&wsplice_limit, &cookie);
+	if (!lim)
+		return hold(s, len, WSPLICE_STAT_NO_LIMIT);
+	/* passed bytes not yet forwarded by user space must go first */
+	if (s->passed > lim->copied)
+		return hold(s, len, WSPLICE_STAT_BEHIND_PASSED);
 	ret = bpf_sk_redirect_hash(skb, &wsplice_targets, &s->peer, 0);
-	if (ret != SK_PASS) {
-		/* Never drop tunnel bytes: they stay on this socket for user space. */
-		__sync_fetch_and_add(&s->passed, len);
-		stat_add(WSPLICE_STAT_REDIRECT_FAILED, 1);
-		return SK_PASS;
-	}
+	if (ret != SK_PASS)
+		/* never drop tunnel bytes: user space forwards them */
+		return hold(s, len, WSPLICE_STAT_REDIRECT_FAILED);
 	s->last_ns = bpf_ktime_get_ns();
 	before = __sync_fetch_and_add(&s->bytes, len);
 	stat_add(WSPLICE_STAT_REDIRECTED, 1);
 	stat_add(WSPLICE_STAT_REDIRECTED_BYTES, len);
-	check_limit(cookie, before, before + len);
+	check_limit(lim, cookie, before, before + len);
 	return SK_PASS;
 }

@@ -27,16 +27,22 @@ struct wsplice_sock {
 	__u64 peer;	/* cookie of the socket that receives what this one reads */
 	__u64 bytes;	/* bytes read on this socket and redirected to the peer */
 	__u64 last_ns;	/* last byte read, bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-	__u64 passed;	/* bytes left to user space because the redirect failed */
+	__u64 passed;	/* bytes left on this socket for user space (held or not redirectable) */
 };
 
 /*
- * Flow-control limit, in the HASH map "wsplice_limit" keyed by cookie, owned by user space: when
- * "bytes" of a socket crosses this value BPF sends one struct wsplice_event on "wsplice_events".
- * User space then measures what is still queued towards the peer and grants more or pauses.
+ * Flow control, in the HASH map "wsplice_limit" keyed by cookie, owned by user space (written
+ * whole, read by BPF):
+ * - when "bytes" crosses notify_at, BPF sends one struct wsplice_event on "wsplice_events"; user
+ *   space then measures what is still queued towards the peer and grants more or pauses the
+ *   socket (takes it out of wsplice_socks);
+ * - bytes the verdict could not redirect are left on the socket (SK_PASS, counted in passed);
+ *   while user space has not forwarded all of them (passed > copied), later bytes are left
+ *   there too, so that they cannot overtake them.
  */
 struct wsplice_limit {
 	__u64 notify_at;
+	__u64 copied;	/* passed bytes user space has handed to the peer */
 };
 
 struct wsplice_event {
@@ -51,7 +57,9 @@ enum wsplice_stat {
 	WSPLICE_STAT_EMPTY_SKB,		/* zero-length skb (FIN) passed to the socket */
 	WSPLICE_STAT_NO_STATE,		/* socket without a wsplice_sock entry: passed */
 	WSPLICE_STAT_REDIRECT_FAILED,	/* peer missing or not redirectable: passed */
-	WSPLICE_STAT_NO_LIMIT,		/* socket without a wsplice_limit entry */
+	WSPLICE_STAT_NO_LIMIT,		/* socket without a wsplice_limit entry: passed */
+	WSPLICE_STAT_BEHIND_PASSED,	/* skbs passed to stay behind earlier passed bytes */
+	WSPLICE_STAT_PASSED_BYTES,	/* bytes left to user space, for any reason */
 	WSPLICE_STAT_EVENTS,		/* flow-control events sent */
 	WSPLICE_STAT_EVENTS_LOST,	/* ring buffer full: event not sent */
 	WSPLICE_STAT_NR,

@@ -104,10 +104,12 @@ bulk() {
 	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
 	kb1=$(info KernelBytes)
 	ub1=$(info UserRelayBytes)
-	echo "KernelBytes $kb0 -> $kb1, UserRelayBytes $ub0 -> $ub1"
-	[ $((kb1 - kb0 + ub1 - ub0)) -ge $((2 * size)) ]
+	hb=$(info UserHeldBytes)
+	echo "KernelBytes $kb0 -> $kb1, UserRelayBytes $ub0 -> $ub1, UserHeldBytes $hb"
+	[ $((kb1 - kb0 + ub1 - ub0 + hb)) -ge $((2 * size)) ]
 	if [ "$1" = bpf ]; then
-		[ $((ub1 - ub0)) -le $((32 * MiB)) ]
+		[ $((ub1 - ub0)) -le $((1 * MiB)) ]
+		[ "$hb" -le $((32 * MiB)) ]
 	else
 		[ "$kb1" -eq "$kb0" ]
 	fi

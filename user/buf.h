@@ -50,6 +50,31 @@ static inline size_t buf_prepare(struct buf *b, size_t cap)
 	return b->cap - b->tail;
 }
 
+/* Grows the buffer so that need more bytes fit after its content; false when out of memory. */
+static inline bool buf_reserve(struct buf *b, size_t need)
+{
+	size_t len = buf_len(b);
+	char *p;
+
+	if (b->data && b->cap - b->tail >= need)
+		return true;
+	if (b->data && b->head) {
+		memmove(b->data, b->data + b->head, len);
+		b->head = 0;
+		b->tail = len;
+		if (b->cap - b->tail >= need)
+			return true;
+	}
+	p = realloc(b->data, len + need);
+	if (!p)
+		return false;
+	b->data = p;
+	b->cap = len + need;
+	if (!len)
+		b->head = b->tail = 0;
+	return true;
+}
+
 static inline void buf_consume(struct buf *b, size_t n)
 {
 	b->head += n;

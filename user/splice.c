@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <linux/tcp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@
 #include "stream.h"
 
 _Static_assert(sizeof(struct wsplice_sock) == 32, "struct wsplice_sock is 4 x __u64");
-_Static_assert(sizeof(struct wsplice_limit) == 8, "struct wsplice_limit is one __u64");
+_Static_assert(sizeof(struct wsplice_limit) == 16, "struct wsplice_limit is 2 x __u64");
 _Static_assert(sizeof(struct wsplice_event) == 16, "struct wsplice_event is 2 x __u64");
 
 #ifndef BPF_FS_MAGIC
@@ -418,31 +419,34 @@ static int sock_state(struct splice *sp, uint64_t cookie, struct wsplice_sock *v
 	return 0;
 }
 
-/* Redirected by BPF from src but not yet in dst's TCP stack. Returns 0 or -errno. */
-static int dir_inflight(struct splice *sp, struct splice_dir *d, uint64_t *bytes,
-			uint64_t *inflight)
+/*
+ * Bytes BPF redirected from d's source that d's destination has not taken into its TCP stack
+ * yet: what dst took since the handover, less what user space wrote to it itself. Also returns
+ * the source's BPF state. Returns 0 or -errno.
+ */
+static int dir_measure(struct splice *sp, struct splice_dir *d, struct wsplice_sock *v,
+		       uint64_t *inflight)
 {
-	struct wsplice_sock v;
 	uint64_t sent;
 	int err;
 
-	err = sock_state(sp, d->cookie, &v);
+	err = sock_state(sp, d->cookie, v);
 	if (!err)
 		err = tcp_sent(d->dst_fd, &sent);
 	if (err)
 		return err;
-	sent -= d->dst_base;
-	*bytes = v.bytes;
-	*inflight = v.bytes > sent ? v.bytes - sent : 0;
+	sent = sent > d->dst_base + d->copied ? sent - d->dst_base - d->copied : 0;
+	*inflight = v->bytes > sent ? v->bytes - sent : 0;
 	return 0;
 }
 
-/* Lets BPF forward up to grant more bytes from d's source before it asks again. */
-static int set_limit(struct splice *sp, struct splice_dir *d, uint64_t bytes, uint64_t grant)
+static int write_limit(struct splice *sp, struct splice_dir *d)
 {
-	struct wsplice_limit lim = { .notify_at = bytes + grant };
+	struct wsplice_limit lim = {
+		.notify_at = d->notify_at,
+		.copied = d->copied,
+	};
 
-	d->notify_at = lim.notify_at;
 	if (bpf_map_update_elem(sp->limit_fd, &d->cookie, &lim, BPF_ANY) < 0)
 		return -errno;
 	return 0;
@@ -466,72 +470,142 @@ static uint64_t grant_for(struct splice *sp, struct splice_dir *d, uint64_t infl
 	return want < avail ? want : avail;
 }
 
+/*
+ * Forwards what the verdict left on the source, in order: bytes it could not redirect (the
+ * peer gone) and, once the FIN arrived, what a pause kept in the TCP receive queue. The caller
+ * only calls this once everything BPF redirected reached the destination's TCP stack, and BPF
+ * redirects nothing new while passed > copied. Returns 1 once the source's EOF was read with
+ * nothing left to send, 0 when it would block or nothing is left, -1 on error.
+ */
+static int dir_copy(struct stream *s, struct splice_dir *d, uint64_t passed)
+{
+	uint64_t before = d->copied, held;
+	size_t want;
+	int r = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (!buf_empty(&d->rest)) {
+			n = send(d->dst_fd, buf_ptr(&d->rest), buf_len(&d->rest),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0) {
+				r = errno == EAGAIN ? 0 : -1;
+				break;
+			}
+			buf_consume(&d->rest, n);
+			d->copied += n;
+			if (!buf_empty(&d->rest))
+				break;
+		}
+		/*
+		 * Before the FIN, read only the bytes the verdict left in the psock's queue: a read
+		 * past them would take from the TCP receive queue, where the verdict later takes
+		 * each skb whole and would forward a partly read one twice. After the FIN the
+		 * socket never rejoins the sockhash, so everything left is read.
+		 */
+		held = passed - d->copied - buf_len(&d->rest);
+		want = d->eof ? DRAIN_BUFSIZE : held;
+		if (!want)
+			break;
+		if (!buf_prepare(&d->rest, DRAIN_BUFSIZE)) {
+			r = -1;
+			break;
+		}
+		if (want > d->rest.cap - d->rest.tail)
+			want = d->rest.cap - d->rest.tail;
+		n = recv(d->src_fd, d->rest.data + d->rest.tail, want, MSG_DONTWAIT);
+		if (n <= 0) {
+			r = n == 0 ? 1 : (errno == EAGAIN ? 0 : -1);
+			break;
+		}
+		d->rest.tail += n;
+	}
+	s->ctx->cnt.held_bytes += d->copied - before;
+	if (buf_empty(&d->rest))
+		buf_release(&d->rest);
+	return r;
+}
+
+/*
+ * Pausing takes the source out of wsplice_socks, so that new bytes stay in its TCP receive
+ * queue and TCP's own window holds the sender back. Detaching the verdict races with a verdict
+ * run in softirq on another CPU: one that finds no program drops its skb (sk_psock_verdict_recv
+ * defaults to __SK_DROP). SO_RCVLOWAT at its maximum first closes that race: TCP then does not
+ * run the verdict before half a receive buffer is queued, and the queue was just emptied by it.
+ * Resuming puts the source back and lowers SO_RCVLOWAT, which runs the verdict over what queued.
+ * A source past ESTABLISHED cannot rejoin (EOPNOTSUPP): after its FIN, user space copies the rest.
+ */
 static int dir_pause(struct splice *sp, struct splice_dir *d, uint64_t inflight)
 {
+	int lowat = INT_MAX;
+
+	setsockopt(d->src_fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
 	if (bpf_map_delete_elem(sp->socks_fd, &d->cookie) < 0 && errno != ENOENT)
 		return -errno;
 	d->paused = true;
 	reserve(sp, d, inflight);
 	sp->ctx->cnt.flow_pauses++;
-	poll_add(sp, d->pair);
 	return 0;
 }
 
 static int dir_resume(struct splice *sp, struct splice_dir *d)
 {
 	uint64_t fd = d->src_fd;
-	int one = 1;
+	int lowat = 1;
 
-	if (bpf_map_update_elem(sp->socks_fd, &d->cookie, &fd, BPF_NOEXIST) < 0) {
-		/* the source got its FIN (CLOSE_WAIT cannot join a sockhash): stay paused,
-		 * the EOF handler copies the rest */
+	if (bpf_map_update_elem(sp->socks_fd, &d->cookie, &fd, BPF_NOEXIST) < 0)
 		return errno == EOPNOTSUPP ? 0 : -errno;
-	}
 	d->paused = false;
-	/* what arrived while paused sits in the receive queue: make the verdict see it */
-	setsockopt(d->src_fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(d->src_fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
 	return 0;
 }
 
 /*
- * Re-evaluates a direction's credit: grants more, pauses it, or resumes it.
- * Returns 0 or -errno (the caller then aborts the tunnel).
+ * Flow control of one direction, on a crossed mark and on each poll: grants more credit while
+ * the destination keeps up, pauses the source when FC_HIGH bytes are queued towards the
+ * destination, resumes it below FC_LOW, and forwards what the verdict left on the source once
+ * the destination caught up. Returns 1 when the direction needs polling, 0 when not, -1 on error.
  */
-static int dir_check(struct splice *sp, struct splice_dir *d)
+static int dir_check(struct stream *s, struct splice_dir *d)
 {
-	uint64_t bytes, inflight, grant;
+	struct splice *sp = s->ctx->splice;
+	uint64_t inflight = 0, grant, copied;
 	struct wsplice_sock v;
-	int err;
+	int r = 0;
 
 	for (int round = 0; round < 4; round++) {
-		err = dir_inflight(sp, d, &bytes, &inflight);
-		if (err)
-			return err;
-		if (d->paused && inflight > FC_LOW) {
-			reserve(sp, d, inflight);
-			return 0;
+		if (dir_measure(sp, d, &v, &inflight) < 0)
+			return -1;
+		copied = d->copied;
+		if (inflight == 0 && (v.passed > d->copied || d->rest.data || d->eof)) {
+			r = dir_copy(s, d, v.passed);
+			if (r < 0 || (d->copied != copied && write_limit(sp, d) < 0))
+				return -1;
 		}
+		if (d->eof)
+			break;
 		grant = grant_for(sp, d, inflight);
-		if (grant < FC_MIN_GRANT) {
-			if (!d->paused)
-				return dir_pause(sp, d, inflight);
+		if (!d->paused && grant < FC_MIN_GRANT)
+			return dir_pause(sp, d, inflight) < 0 ? -1 : 1;
+		if (d->paused && (inflight > FC_LOW || grant < FC_MIN_GRANT)) {
 			reserve(sp, d, inflight);
-			return 0;
+			return 1;
 		}
+		d->notify_at = v.bytes + grant;
 		reserve(sp, d, inflight + grant);
-		err = set_limit(sp, d, bytes, grant);
-		if (!err && d->paused)
-			err = dir_resume(sp, d);
-		if (!err)
-			err = sock_state(sp, d->cookie, &v);
-		if (err)
-			return err;
+		if (write_limit(sp, d) < 0 || (d->paused && dir_resume(sp, d) < 0))
+			return -1;
 		/* BPF tests for crossing the mark: one crossed while it was being written raised
 		 * no event, so look again */
-		if (v.bytes < d->notify_at)
-			return 0;
+		if (sock_state(sp, d->cookie, &v) < 0 || v.bytes < d->notify_at)
+			break;
 	}
-	return 0;
+	if (r == 1 && d->eof) {
+		shutdown(d->dst_fd, SHUT_WR);
+		d->shut = true;
+		return 0;
+	}
+	return d->paused || d->rest.data || v.passed > d->copied || (d->eof && !d->shut);
 }
 
 static int on_event(void *arg, void *data, size_t size)
@@ -539,14 +613,18 @@ static int on_event(void *arg, void *data, size_t size)
 	struct splice *sp = arg;
 	const struct wsplice_event *ev = data;
 	struct splice_dir *d;
+	int r;
 
 	if (size < sizeof(*ev))
 		return 0;
 	d = hash_find(sp, ev->cookie);
 	if (!d || d->paused)
 		return 0;
-	if (dir_check(sp, d) < 0)
-		stream_tunnel_end(pair_stream(d->pair), "SD");
+	r = dir_check(pair_stream(d->pair), d);
+	if (r < 0)
+		stream_tunnel_end(pair_stream(d->pair), d == &d->pair->dir[0] ? "CD" : "SD");
+	else if (r > 0)
+		poll_add(sp, d->pair);
 	return 0;
 }
 
@@ -574,7 +652,8 @@ static int dir_init(struct splice *sp, struct splice_dir *d, int src, int dst, u
 	if (bpf_map_update_elem(sp->sock_fd, &d->cookie, &v, BPF_NOEXIST) < 0)
 		return -errno;
 	reserve(sp, d, FC_FIRST);
-	return set_limit(sp, d, 0, FC_FIRST);
+	d->notify_at = FC_FIRST;
+	return write_limit(sp, d);
 }
 
 static void map_forget(struct splice *sp, uint64_t cookie)
@@ -668,7 +747,7 @@ void splice_tunnel_bytes(struct stream *s, uint64_t *c2s, uint64_t *s2c)
 
 	for (int i = 0; i < 2; i++)
 		if (p->inserted && sock_state(s->ctx->splice, p->dir[i].cookie, &v) == 0)
-			p->final_bytes[i] = v.bytes + p->dir[i].passed;
+			p->final_bytes[i] = v.bytes + p->dir[i].copied;
 	*c2s = p->final_bytes[0];
 	*s2c = p->final_bytes[1];
 }
@@ -694,66 +773,7 @@ void splice_tunnel_stop(struct stream *s)
 
 /* --- EOF, errors, timeouts ------------------------------------------------------------------ */
 
-/*
- * Copies what is left on a source whose FIN arrived: bytes held back by a flow-control pause
- * (a socket past ESTABLISHED cannot rejoin a sockhash: EOPNOTSUPP on 6.18, so the kernel cannot
- * take them) or left to user space by a failed redirect. Returns 1 once the source's EOF is
- * read and everything sent, 0 to wait, -1 on error.
- */
-static int dir_copy_rest(struct stream *s, struct splice_dir *d)
-{
-	ssize_t n;
-
-	for (;;) {
-		if (!buf_empty(&d->rest)) {
-			n = send(d->dst_fd, buf_ptr(&d->rest), buf_len(&d->rest),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0)
-				return errno == EAGAIN ? 0 : -1;
-			buf_consume(&d->rest, n);
-			d->passed += n;
-			s->ctx->cnt.drain_bytes += n;
-			if (!buf_empty(&d->rest))
-				return 0;
-		}
-		if (!buf_prepare(&d->rest, DRAIN_BUFSIZE))
-			return -1;
-		n = recv(d->src_fd, d->rest.data + d->rest.tail, d->rest.cap - d->rest.tail,
-			 MSG_DONTWAIT);
-		if (n == 0)
-			return 1;
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -1;
-		d->rest.tail += n;
-	}
-}
-
-/*
- * The FIN is not forwarded by the redirect: once everything redirected before it reached the
- * destination's TCP stack, and what the kernel could not redirect was copied, user space shuts
- * the destination down. Returns 1 when the FIN was propagated, 0 to wait, -1 on error.
- */
-static int dir_drain(struct stream *s, struct splice_dir *d)
-{
-	uint64_t bytes, inflight;
-	int r;
-
-	if (d->shut)
-		return 1;
-	if (dir_inflight(s->ctx->splice, d, &bytes, &inflight) < 0)
-		return -1;
-	if (inflight)
-		return 0;
-	r = dir_copy_rest(s, d);
-	if (r <= 0)
-		return r;
-	buf_release(&d->rest);
-	shutdown(d->dst_fd, SHUT_WR);
-	d->shut = true;
-	return 1;
-}
-
-/* Progress of a tunnel with a paused or draining direction. Returns true to keep polling. */
+/* Progress of a tunnel with a held or closing direction. Returns true to keep polling. */
 static bool pair_poll(struct stream *s)
 {
 	struct splice_pair *p = &s->pair;
@@ -763,20 +783,14 @@ static bool pair_poll(struct stream *s)
 	for (i = 0; i < 2; i++) {
 		struct splice_dir *d = &p->dir[i];
 
-		if (d->eof) {
-			r = dir_drain(s, d);
-			if (r < 0) {
-				stream_tunnel_end(s, i ? "SD" : "CD");
-				return false;
-			}
-			again |= r == 0;
-		} else if (d->paused) {
-			if (dir_check(s->ctx->splice, d) < 0) {
-				stream_tunnel_end(s, "SD");
-				return false;
-			}
-			again |= d->paused;
+		if (d->shut)
+			continue;
+		r = dir_check(s, d);
+		if (r < 0) {
+			stream_tunnel_end(s, i ? "SD" : "CD");
+			return false;
 		}
+		again |= r > 0;
 	}
 	if (p->dir[0].shut && p->dir[1].shut) {
 		stream_tunnel_end(s, "--");

@@ -30,9 +30,9 @@ struct splice_dir {
 	uint64_t dst_base;		/* dst's acked + queued bytes at insertion */
 	uint64_t notify_at;		/* current flow-control mark */
 	uint64_t reserved;		/* share of the global in-flight budget */
-	uint64_t passed;		/* bytes copied by user space after the FIN */
+	uint64_t copied;		/* bytes BPF left on src that user space sent to dst */
 	struct buf rest;		/* those bytes on their way */
-	bool paused;			/* removed from wsplice_socks by flow control */
+	bool paused;			/* out of wsplice_socks: flow control */
 	bool eof;			/* FIN seen on src */
 	bool shut;			/* FIN propagated: shutdown(dst, SHUT_WR) */
 };

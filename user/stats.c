@@ -57,7 +57,7 @@ static void show_info(struct cli *c)
 		 "Name: wsplice\nVersion: %s\nPid: %d\nUptime_sec: %llu\nMaxconn: %d\n"
 		 "CurrConns: %u\nCumConns: %llu\nSpliceMode: %s\nSpliceOffReason: %s\n"
 		 "CurrTunnels: %llu\nCumTunnels: %llu\nSplicedTunnels: %llu\nKernelBytes: %llu\n"
-		 "UserRelayBytes: %llu\nUserDrainBytes: %llu\nFlowPauses: %llu\n\n",
+		 "UserRelayBytes: %llu\nUserHeldBytes: %llu\nFlowPauses: %llu\n\n",
 		 WSPLICE_VERSION, (int)getpid(),
 		 (unsigned long long)(loop_now_ms(ctx->loop) - ctx->start_ms) / 1000, ctx->maxconn,
 		 ctx->actconn, (unsigned long long)ctx->cnt.cum_conns,
@@ -66,7 +66,7 @@ static void show_info(struct cli *c)
 		 (unsigned long long)ctx->cnt.cur_spliced,
 		 (unsigned long long)splice_kernel_bytes(ctx),
 		 (unsigned long long)ctx->cnt.user_relay_bytes,
-		 (unsigned long long)ctx->cnt.drain_bytes,
+		 (unsigned long long)ctx->cnt.held_bytes,
 		 (unsigned long long)ctx->cnt.flow_pauses);
 	cli_out(c, out);
 }

@@ -50,13 +50,19 @@ static ssize_t side_recv(struct stream *s, struct side *sd, struct chan *c, size
 		c->in.tail += n;
 		sd->rx += n;
 		sd->last_ms = loop_now_ms(s->ctx->loop);
+		/* a read that did not fill the room emptied the receive queue */
+		sd->rx_empty = (size_t)n < room;
 		return n;
 	}
 	if (n == 0) {
 		sd->eof = true;
 		return -1;
 	}
-	if (errno == EAGAIN || errno == EINTR)
+	if (errno == EAGAIN) {
+		sd->rx_empty = true;
+		return 0;
+	}
+	if (errno == EINTR)
 		return 0;
 	sd->err = errno;
 	return -1;
@@ -611,6 +617,8 @@ static void on_switching(struct stream *s)
 	 * data, which the relay sends (and counts) */
 	s->res.fwd = s->res.msg.head_len;
 	s->req.fwd = 0;
+	/* the head is HTTP, not tunnel data: it goes now, uncounted by the relay */
+	chan_flush(s, &s->res, &s->cs);
 	if (s->fe->options & PX_O_LOGASAP) {
 		s->logged_asap = true;
 		stream_log(s, true);
@@ -769,7 +777,10 @@ static void stream_process(struct stream *s)
 		}
 		if (s->killed)
 			return;
-		/* nothing goes to a server before it accepted: send() would report the refusal */
+		/* a tunnel's relay flushes (and counts) itself; nothing goes to a server before it
+		 * accepted: send() would report the refusal */
+		if (s->st == ST_TUNNEL_USER)
+			continue;
 		if ((s->st != ST_CONNECT && chan_flush(s, &s->req, &s->ss) < 0) ||
 		    chan_flush(s, &s->res, &s->cs) < 0) {
 			if (s->st == ST_TUNNEL_USER)
@@ -896,7 +907,8 @@ static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	struct stream *s = container_of(h, struct stream, cs.fh);
 
 	(void)loop;
-	if (events & EPOLLOUT)
+	/* a tunnel's relay flushes (and counts) in relay_process() */
+	if ((events & EPOLLOUT) && s->st != ST_TUNNEL_USER)
 		chan_flush(s, &s->res, &s->cs);
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		while (side_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0)
@@ -922,7 +934,7 @@ static void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 			return;
 		}
 	}
-	if (events & EPOLLOUT)
+	if ((events & EPOLLOUT) && s->st != ST_TUNNEL_USER)
 		chan_flush(s, &s->req, &s->ss);
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		while (side_recv(s, &s->ss, &s->res, STREAM_BUFSIZE) > 0)

@@ -47,6 +47,7 @@ struct side {
 	uint64_t rx, tx;	/* bytes read from and written to this socket by user space */
 	uint64_t last_ms;	/* last byte read (loop time) */
 	bool eof;		/* read returned 0 */
+	bool rx_empty;		/* the last read found the receive queue empty (EAGAIN) */
 	bool shut_wr;		/* shutdown(SHUT_WR) done */
 	int err;		/* errno of a failed read/write, 0 if none */
 };
@@ -91,6 +92,7 @@ struct stream {
 	bool logged_asap;	/* the logasap line was written */
 	bool logged;		/* the transaction's line was written */
 	bool killed;		/* closed, waiting to be freed */
+	bool splice_failed;	/* the kernel refused this tunnel: it stays in user space */
 };
 
 /* Accepts ownership of a connected client socket for frontend fe. */
