@@ -60,13 +60,21 @@ struct cpu_snap *cpu_snap_take(void);
 void jcpu(struct cpu_snap *a, struct cpu_snap *b);
 
 /* Memory of the proxy and of the kernel, in KiB. */
+#define SLAB_MAX 512
+struct slab_cache {
+	char name[48];
+	long long bytes;
+};
 struct mem_snap {
 	long long proxy_rss, echo_rss, self_rss, all_rss;
 	long long slab, sreclaimable, sunreclaim, percpu, kernel_stack, page_tables, mem_available;
 	long long tcp_mem;	/* /proc/net/sockstat TCP mem, converted from pages */
-	long long tcp_inuse;	/* sockets, not KiB */
+	long long tcp_inuse, tcp_orphan;	/* sockets, not KiB */
+	struct slab_cache slabs[SLAB_MAX];	/* /proc/slabinfo, in bytes */
+	int nslab;
 };
 void mem_snap_take(struct mem_snap *m);
+double mem_settle(double max_s);
 /* Prints "mem": {...}: the growth from a to b, in total and per tunnel. */
 void jmem(const struct mem_snap *a, const struct mem_snap *b, int tunnels);
 

@@ -278,14 +278,55 @@ static void sockstat(struct mem_snap *m)
 	char buf[4096], *p;
 	long long inuse, orphan, tw, alloc, mem;
 
-	m->tcp_mem = m->tcp_inuse = -1;
+	m->tcp_mem = m->tcp_inuse = m->tcp_orphan = -1;
 	if (read_file("/proc/net/sockstat", buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nTCP: ")))
 		return;
 	if (sscanf(p, "\nTCP: inuse %lld orphan %lld tw %lld alloc %lld mem %lld", &inuse, &orphan,
 		   &tw, &alloc, &mem) == 5) {
 		m->tcp_inuse = inuse;
+		m->tcp_orphan = orphan;
 		m->tcp_mem = mem * (sysconf(_SC_PAGESIZE) / 1024);
 	}
+}
+
+/* Bytes held by each slab cache (active objects x object size); needs root, else empty. */
+static void slabinfo(struct mem_snap *m)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512];
+
+	m->nslab = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && m->nslab < SLAB_MAX) {
+		struct slab_cache *c = &m->slabs[m->nslab];
+		long long active, total, size;
+
+		if (sscanf(line, "%47s %lld %lld %lld", c->name, &active, &total, &size) == 4) {
+			c->bytes = active * size;
+			m->nslab++;
+		}
+	}
+	fclose(f);
+}
+
+/* Waits (at most max_s) until the kernel stops freeing what earlier runs closed: TCP sockets
+ * in use and orphaned, and Slab, steady for half a second. Returns the seconds waited. */
+double mem_settle(double max_s)
+{
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(max_s * 1e9);
+	struct mem_snap a, b;
+
+	mem_snap_take(&a);
+	while (now_ns() < end) {
+		sleep_s(0.5);
+		mem_snap_take(&b);
+		if (b.tcp_inuse == a.tcp_inuse && b.tcp_orphan == a.tcp_orphan &&
+		    llabs(b.slab - a.slab) < 256)
+			break;
+		a = b;
+	}
+	return (now_ns() - t0) / 1e9;
 }
 
 void mem_snap_take(struct mem_snap *m)
@@ -302,6 +343,39 @@ void mem_snap_take(struct mem_snap *m)
 	m->page_tables = field("/proc/meminfo", "PageTables");
 	m->mem_available = field("/proc/meminfo", "MemAvailable");
 	sockstat(m);
+	slabinfo(m);
+}
+
+static int cmp_growth(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* "slab_top": the caches that grew most, in bytes per tunnel. */
+static void jslab_top(const struct mem_snap *a, const struct mem_snap *b, int tunnels)
+{
+	struct {
+		double per;
+		const char *name;
+	} g[SLAB_MAX];
+	int n = 0;
+
+	for (int i = 0; i < b->nslab; i++) {
+		long long before = 0;
+
+		for (int j = 0; j < a->nslab; j++)
+			if (!strcmp(a->slabs[j].name, b->slabs[i].name))
+				before = a->slabs[j].bytes;
+		g[n].per = (double)(b->slabs[i].bytes - before) / tunnels;
+		g[n++].name = b->slabs[i].name;
+	}
+	qsort(g, n, sizeof(g[0]), cmp_growth);
+	jopen("slab_top_bytes_per_tunnel");
+	for (int i = 0; i < n && i < 10; i++)
+		jnum(g[i].name, g[i].per);
+	jclose();
 }
 
 void jmem(const struct mem_snap *a, const struct mem_snap *b, int tunnels)
@@ -329,6 +403,8 @@ void jmem(const struct mem_snap *a, const struct mem_snap *b, int tunnels)
 	jnum("slab_per_tunnel_kib", D(slab) / tunnels);
 	jnum("sunreclaim_per_tunnel_kib", D(sunreclaim) / tunnels);
 	jnum("percpu_per_tunnel_kib", D(percpu) / tunnels);
+	if (b->nslab)
+		jslab_top(a, b, tunnels);
 	jclose();
 #undef D
 }
