@@ -211,6 +211,9 @@ static void start_request(struct stream *s)
 	s->logged_asap = s->logged = false;
 	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = 0;
 	s->t_start = loop_now_ms(s->ctx->loop);
+	/* bytes of a pipelined request already read belong to it: count from its first byte */
+	s->rx_start = s->cs.rx - buf_len(&s->req.in);
+	s->tx_start = s->cs.tx;
 	gettimeofday(&s->req_date, NULL);
 	s->st = ST_REQ_HEAD;
 }
@@ -280,68 +283,6 @@ static void stream_error(struct stream *s, int code, char cause, char state)
 	side_close(s, &s->ss);
 	release_server(s);
 	s->st = ST_CLOSING;
-}
-
-/* Log line, HAProxy's httplog shape with the upload byte count added (docs/logging.md). */
-void stream_log(struct stream *s, bool asap)
-{
-	char date[64], addr[INET6_ADDRSTRLEN + 8];
-	uint64_t now = loop_now_ms(s->ctx->loop), up = s->cs.rx, down = s->cs.tx, c2s, s2c;
-	const struct server *srv;
-	long tr, tc, tres, ta;
-	struct tm tm;
-	int port = 0;
-
-	if (!s->fe->log_global)
-		return;
-	if (s->st == ST_TUNNEL_KERNEL) {
-		splice_tunnel_bytes(s, &c2s, &s2c);
-		up += c2s;
-		down += s2c;
-	}
-	/* logasap: the bytes known at log time, the 101 head included */
-	if (asap)
-		down += buf_len(&s->res.out) + s->res.fwd;
-	if (s->cli_addr.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&s->cli_addr;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
-		port = ntohs(a->sin6_port);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&s->cli_addr;
-
-		inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
-		port = ntohs(a->sin_port);
-	}
-	localtime_r(&s->req_date.tv_sec, &tm);
-	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
-	srv = s->srv ? s->srv : s->log_srv;
-	tr = s->t_head ? (long)(s->t_head - s->t_start) : -1;
-	tc = s->t_connected ? (long)(s->t_connected - s->t_conn_start) : -1;
-	tres = s->t_resp ? (long)(s->t_resp - s->t_connected) : -1;
-	ta = (long)(now - s->t_start);
-	if (!asap)
-		s->logged = true;
-	if (s->fe->mode == PX_MODE_TCP) {
-		/* tcplog: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %U %ts %ac/%fc/%bc/%sc/%rc %sq/%bq */
-		log_traffic("%s:%d [%s.%03ld] %s %s/%s 0/%ld/%s%ld %s%llu %s%llu %c%c %u/%u/%u/%u/%d 0/0",
-			    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
-			    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tc,
-			    asap ? "+" : "", ta, asap ? "+" : "", (unsigned long long)down,
-			    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
-			    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
-			    s->srv ? s->srv->cur_conns : 0, s->retries);
-		return;
-	}
-	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/0/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
-		    "%u/%u/%u/%u/%d 0/0 \"%s\"",
-		    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
-		    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tr, tc, tres,
-		    asap ? "+" : "", ta, s->status, asap ? "+" : "", (unsigned long long)down,
-		    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
-		    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
-		    s->srv ? s->srv->cur_conns : 0, s->retries,
-		    s->reqline ? s->reqline : "<BADREQ>");
 }
 
 /* --- request side --------------------------------------------------------------------------- */
@@ -455,6 +396,14 @@ static void on_request_head(struct stream *s)
 	/* the head's bytes are gone from here on: everything needed was taken above */
 	buf_consume(&s->req.in, m->head_len);
 	s->req.fwd = 0;
+	if (s->ss.fd >= 0 && s->idle_srv == s->srv) {
+		/* the kept-alive connection goes to the server picked: send on it */
+		s->t_conn_start = s->t_connected = loop_now_ms(s->ctx->loop);
+		s->st = ST_HTTP;
+		return;
+	}
+	side_close(s, &s->ss);
+	s->idle_srv = NULL;
 	s->st = ST_CONNECT;
 	connect_server(s);
 }
@@ -656,9 +605,19 @@ static void end_transaction(struct stream *s)
 {
 	stream_log(s, false);
 	release_server(s);
-	/* The server connection is not reused across requests yet: a later request may be
-	 * balanced elsewhere, so close it (HTTP/1.1 connection reuse is the HTTP issue's). */
-	side_close(s, &s->ss);
+	/*
+	 * Keep-alive on the server side (neither side said close, no http-server-close): the
+	 * connection stays with this client for its next request, and is used again if that
+	 * request goes to the same server (HAProxy's "http-reuse never": private to the client).
+	 * Bytes past the response (a body a broken server sent to HEAD) forbid reuse.
+	 */
+	if (s->srv_close || s->ss.eof || s->ss.err || !buf_empty(&s->res.in) ||
+	    s->res.fwd) {
+		side_close(s, &s->ss);
+		s->idle_srv = NULL;
+	} else {
+		s->idle_srv = s->log_srv;
+	}
 	if (s->cli_close) {
 		s->st = ST_CLOSING;
 		return;
@@ -698,8 +657,14 @@ static void process_http(struct stream *s)
 			return stream_kill(s);
 		}
 	}
-	if (s->req.msg.state == HTTP_MSG_DONE && s->res.msg.state == HTTP_MSG_DONE &&
-	    !chan_pending(&s->res))
+	if (s->req.msg.state != HTTP_MSG_DONE || s->res.msg.state != HTTP_MSG_DONE)
+		return;
+	/* the transaction ends once the client has the whole response */
+	if (chan_flush(s, &s->res, &s->cs) < 0) {
+		set_term(s, 'C', 'D');
+		return stream_kill(s);
+	}
+	if (!chan_pending(&s->res))
 		end_transaction(s);
 }
 
@@ -926,6 +891,13 @@ static void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	struct stream *s = container_of(h, struct stream, ss.fh);
 
 	(void)loop;
+	if (s->st == ST_REQ_HEAD || s->st == ST_CLOSING) {
+		/* an idle kept-alive server connection: a close, or anything it sends, ends it */
+		side_close(s, &s->ss);
+		s->idle_srv = NULL;
+		stream_update(s);
+		return;
+	}
 	if (s->st == ST_CONNECT) {
 		check_connect(s);
 		if (s->st == ST_CONNECT) {

@@ -68,6 +68,7 @@ struct stream {
 	struct proxy *fe, *be;
 	struct server *srv;	/* the server this stream occupies */
 	struct server *log_srv;	/* the last one it used, for the log */
+	struct server *idle_srv; /* where the kept-alive server connection (ss) goes */
 	struct side cs, ss;	/* client side, server side */
 	struct chan req, res;	/* client to server, server to client */
 	struct timer timer;	/* the nearest deadline of the current state */
@@ -79,6 +80,7 @@ struct stream {
 	uint64_t t_head;	/* request head complete */
 	uint64_t t_conn_start, t_connected, t_resp;
 	uint64_t t_closing;	/* write side shut, lingering */
+	uint64_t rx_start, tx_start; /* client byte counts when this request began */
 	int retries;
 	unsigned int nreq;	/* requests completed on this client connection */
 	int status;		/* response status sent to the client, -1 if none */
