@@ -57,7 +57,12 @@ start_example() {
 	start_app s2 "$APP2_PORT"
 
 	CFG=$LOGDIR/example.cfg
-	sed 's/bind "\*:/bind "127.0.0.1:/' "$TOP/examples/wsplice.cfg" >"$CFG"
+	# loopback only, and a stats socket for the counters
+	STATS_SOCK=$LOGDIR/wsplice.sock
+	sed -e 's/bind "\*:/bind "127.0.0.1:/' \
+		-e "s|^global\$|global\n    stats socket $STATS_SOCK mode 600 level admin|" \
+		"$TOP/examples/wsplice.cfg" >"$CFG"
+	grep -q "stats socket $STATS_SOCK" "$CFG"
 	grep -q 'bind "127.0.0.1:${WSPLICE_PORT-8080}"' "$CFG"
 	start_wsplice "$CFG" $(path_args "$mode")
 	wait_for_port "$WSPLICE_PORT"
@@ -91,6 +96,16 @@ chat() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	tunnels_logged s1 s2
+	# the two tunnels' bytes went the way asked for: the kernel's counters, or the relay's
+	[ "$(info CumTunnels)" -ge 2 ]
+	if [ "$1" = bpf ]; then
+		[ "$(info KernelBytes)" -gt 0 ]
+		# only what the servers sent in the same read as their 101 ("Server: sN" frames)
+		[ "$(info UserRelayBytes)" -le 4096 ]
+	else
+		[ "$(info UserRelayBytes)" -gt 0 ]
+		[ "$(info KernelBytes)" -eq 0 ]
+	fi
 }
 
 @test "example: pages on s1 and s2 chat in Chromium (BPF splice)" {
@@ -109,4 +124,11 @@ chat() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	tunnels_logged s1 s2
+	# the health checks saw it, and the killed server's tunnel was closed and logged (the line at
+	# close has no "+" before its total time, unlike the logasap line at the 101)
+	wait_for_log "$LOGDIR/wsplice.log" "Server websocket_servers/s[12] is DOWN"
+	grep "is DOWN" "$LOGDIR/wsplice.log"
+	local dead
+	dead=$(sed -n 's/.*Server websocket_servers\/\(s[12]\) is DOWN.*/\1/p' "$LOGDIR/wsplice.log" | head -n1)
+	grep -Eq " websocket_servers/$dead [0-9]+/[0-9]+/[0-9]+/[0-9]+/[0-9]+ 101 " "$LOGDIR/wsplice.log"
 }
