@@ -3,7 +3,7 @@
 
 bool server_usable(const struct server *srv)
 {
-	return !srv->disabled && !srv->down && srv->weight > 0;
+	return !srv->disabled && !srv->down && !srv->drain && srv->weight > 0;
 }
 
 unsigned int backend_usable_of(const struct proxy *be, bool backup)

@@ -121,6 +121,9 @@ struct server {
 	int rr_credit;		/* weighted round robin state */
 	bool down;		/* marked DOWN by health checks */
 	struct srv_check *chk;	/* health-check state (check.c), NULL without "check" */
+	bool drain;		/* "set server ... state drain": no new connections */
+	unsigned long long bytes_in, bytes_out; /* ended transactions' bytes (stats.c) */
+	unsigned long long last_change_ms;	/* loop time of the last state change */
 
 	/* config, appended */
 	bool backup;		/* "backup": used only when no active server is usable */
@@ -169,6 +172,8 @@ struct proxy {
 	unsigned int cur_conns;
 	unsigned long long cum_conns;
 	struct server *rr_next;
+	unsigned long long bytes_in, bytes_out; /* ended transactions' bytes (stats.c) */
+	unsigned long long max_conns;		 /* highest cur_conns seen */
 
 	/* config, appended */
 	enum lb_hash_type hash_type;	/* "hash-type" */
