@@ -11,28 +11,55 @@
 #include "splice.h"
 #include "stream.h"
 
+void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down)
+{
+	uint64_t c2s, s2c;
+
+	/* this transaction's bytes: a kept-alive connection carries several */
+	*up = s->cs.rx - s->rx_start;
+	*down = s->cs.tx - s->tx_start;
+	if (s->st == ST_TUNNEL_KERNEL) {
+		splice_tunnel_bytes(s, &c2s, &s2c);
+		*up += c2s;
+		*down += s2c;
+	}
+}
+
+/* Adds an ended transaction's bytes to its proxies' and server's counters ("show stat"). */
+static void account(struct stream *s, uint64_t up, uint64_t down)
+{
+	struct server *srv = s->srv ? s->srv : s->log_srv;
+
+	s->fe->bytes_in += up;
+	s->fe->bytes_out += down;
+	if (s->be && s->be != s->fe) {
+		s->be->bytes_in += up;
+		s->be->bytes_out += down;
+	}
+	if (srv) {
+		srv->bytes_in += up;
+		srv->bytes_out += down;
+	}
+}
+
 /* Log line, HAProxy's httplog shape with the upload byte count added (docs/logging.md). */
 void stream_log(struct stream *s, bool asap)
 {
 	char date[64], addr[INET6_ADDRSTRLEN + 8];
-	uint64_t now = loop_now_ms(s->ctx->loop), c2s, s2c;
-	/* this transaction's bytes: a kept-alive connection carries several */
-	uint64_t up = s->cs.rx - s->rx_start, down = s->cs.tx - s->tx_start;
+	uint64_t now = loop_now_ms(s->ctx->loop), up, down;
 	const struct server *srv;
 	long tr, tc, tres, ta;
 	struct tm tm;
 	int port = 0;
 
-	if (!s->fe->log_global)
-		return;
-	if (s->st == ST_TUNNEL_KERNEL) {
-		splice_tunnel_bytes(s, &c2s, &s2c);
-		up += c2s;
-		down += s2c;
-	}
+	stream_bytes(s, &up, &down);
 	/* logasap: the bytes known at log time, the 101 head included */
 	if (asap)
 		down += buf_len(&s->res.out) + s->res.fwd;
+	else
+		account(s, up, down);
+	if (!s->fe->log_global)
+		return;
 	if (s->cli_addr.ss_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&s->cli_addr;
 

@@ -109,6 +109,9 @@ void stream_tunnel_end(struct stream *s, const char *term);
 /* Frees streams killed since the last call (the loop's before-sleep hook). */
 void stream_reap(struct ctx *ctx);
 
+/* The current transaction's bytes from and to the client, kernel-forwarded ones included. */
+void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down);
+
 /* Logs a stream's transaction line (or its logasap line when asap). */
 void stream_log(struct stream *s, bool asap);
 
