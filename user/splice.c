@@ -752,6 +752,20 @@ void splice_tunnel_bytes(struct stream *s, uint64_t *c2s, uint64_t *s2c)
 	*s2c = p->final_bytes[1];
 }
 
+int splice_tunnel_last(struct stream *s, uint64_t *cli_ms, uint64_t *srv_ms)
+{
+	struct wsplice_sock c, v;
+
+	if (!s->pair.inserted || sock_state(s->ctx->splice, s->pair.dir[0].cookie, &c) < 0 ||
+	    sock_state(s->ctx->splice, s->pair.dir[1].cookie, &v) < 0)
+		return -1;
+	if (c.last_ns / 1000000 > *cli_ms)
+		*cli_ms = c.last_ns / 1000000;
+	if (v.last_ns / 1000000 > *srv_ms)
+		*srv_ms = v.last_ns / 1000000;
+	return 0;
+}
+
 void splice_tunnel_stop(struct stream *s)
 {
 	struct splice *sp = s->ctx->splice;

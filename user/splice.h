@@ -68,6 +68,10 @@ void splice_tunnel_stop(struct stream *s);
 /* Bytes the kernel forwarded for this tunnel: client to server and server to client. */
 void splice_tunnel_bytes(struct stream *s, uint64_t *c2s, uint64_t *s2c);
 
+/* Raises *cli_ms and *srv_ms (loop time) to the last activity BPF saw on each side. Returns 0,
+ * or -1 when the tunnel is not in the maps. */
+int splice_tunnel_last(struct stream *s, uint64_t *cli_ms, uint64_t *srv_ms);
+
 /* Total bytes forwarded by the BPF program since it was loaded (all CPUs). */
 uint64_t splice_kernel_bytes(struct ctx *ctx);
 

@@ -13,8 +13,7 @@
 
 #include "ctx.h"
 #include "log.h"
-#include "splice.h"
-#include "version.h"
+#include "cli.h"
 
 #define CLI_LINE_MAX 1024
 
@@ -30,72 +29,55 @@ struct cli {
 	struct ctx *ctx;
 	char line[CLI_LINE_MAX];
 	size_t len;
-	int prompt;
+	bool prompt;		/* interactive: stays open, prints "> " */
+	bool done;		/* close once the answer is sent */
+	struct buf out;		/* answer not yet sent */
 };
 
 static void cli_close(struct cli *c)
 {
 	loop_del_fd(c->ctx->loop, &c->fh);
 	close(c->fh.fd);
+	buf_release(&c->out);
 	free(c);
 }
 
-/* Answers are small; a client that does not read them loses them rather than block us. */
-static void cli_out(struct cli *c, const char *text)
-{
-	if (send(c->fh.fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		/* dropped */
-	}
-}
-
-static void show_info(struct cli *c)
-{
-	struct ctx *ctx = c->ctx;
-	char out[2048];
-
-	snprintf(out, sizeof(out),
-		 "Name: wsplice\nVersion: %s\nPid: %d\nUptime_sec: %llu\nMaxconn: %d\n"
-		 "CurrConns: %u\nCumConns: %llu\nSpliceMode: %s\nSpliceOffReason: %s\n"
-		 "CurrTunnels: %llu\nCumTunnels: %llu\nSplicedTunnels: %llu\nKernelBytes: %llu\n"
-		 "UserRelayBytes: %llu\nUserHeldBytes: %llu\nFlowPauses: %llu\n\n",
-		 WSPLICE_VERSION, (int)getpid(),
-		 (unsigned long long)(loop_now_ms(ctx->loop) - ctx->start_ms) / 1000, ctx->maxconn,
-		 ctx->actconn, (unsigned long long)ctx->cnt.cum_conns,
-		 ctx->splice ? "bpf" : "userspace", ctx->splice ? "-" : ctx->splice_off_why,
-		 (unsigned long long)ctx->cnt.cur_tunnels, (unsigned long long)ctx->cnt.cum_tunnels,
-		 (unsigned long long)ctx->cnt.cur_spliced,
-		 (unsigned long long)splice_kernel_bytes(ctx),
-		 (unsigned long long)ctx->cnt.user_relay_bytes,
-		 (unsigned long long)ctx->cnt.held_bytes,
-		 (unsigned long long)ctx->cnt.flow_pauses);
-	cli_out(c, out);
-}
-
-/* Runs one command; returns false when the connection must close. */
-static bool cli_command(struct cli *c, char *line)
+/* Runs one line; prompt and quit are the session's, the rest cli.c's. */
+static void cli_line(struct cli *c, char *line)
 {
 	line[strcspn(line, "\r")] = 0;
 	while (*line == ' ')
 		line++;
-	if (!strcmp(line, "show info")) {
-		show_info(c);
-	} else if (!strcmp(line, "prompt")) {
+	if (!strcmp(line, "prompt"))
 		c->prompt = !c->prompt;
-	} else if (!strcmp(line, "quit")) {
-		return false;
-	} else if (!strcmp(line, "help") || *line) {
-		cli_out(c, *line && strcmp(line, "help") ? "Unknown command. Please enter one of the "
-							   "following commands only :\n"
-							 : "The following commands are valid at this "
-							   "level:\n");
-		cli_out(c, "  help           : this message\n"
-			   "  prompt         : toggle interactive mode with prompt\n"
-			   "  quit           : disconnect\n"
-			   "  show info      : report information about the running process\n\n");
+	else if (!strcmp(line, "quit"))
+		c->done = true;
+	else
+		cli_run(c->ctx, &c->out, c->ctx->cfg->global.stats_socket_level, line);
+	if (!c->prompt)
+		c->done = true;
+	else if (!c->done && buf_reserve(&c->out, 3))
+		buf_append(&c->out, "\n> ", 3, c->out.cap);
+}
+
+/* Sends what the answer still holds; closes when it is all sent and the session is over. */
+static void cli_flush(struct cli *c)
+{
+	ssize_t n;
+
+	while (!buf_empty(&c->out)) {
+		n = send(c->fh.fd, buf_ptr(&c->out), buf_len(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
+			loop_mod_fd(c->ctx->loop, &c->fh, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (n <= 0)
+			return cli_close(c);
+		buf_consume(&c->out, n);
 	}
-	if (c->prompt)
-		cli_out(c, "\n> ");
-	return c->prompt;
+	if (c->done)
+		return cli_close(c);
+	loop_mod_fd(c->ctx->loop, &c->fh, EPOLLIN);
 }
 
 static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
@@ -105,7 +87,8 @@ static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	ssize_t n;
 
 	(void)loop;
-	(void)events;
+	if ((events & EPOLLOUT) || c->done)
+		return cli_flush(c);
 	n = recv(h->fd, c->line + c->len, sizeof(c->line) - 1 - c->len, 0);
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
@@ -114,15 +97,15 @@ static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	}
 	c->len += n;
 	c->line[c->len] = 0;
-	while ((nl = strchr(c->line, '\n'))) {
+	while (!c->done && (nl = strchr(c->line, '\n'))) {
 		*nl = 0;
-		if (!cli_command(c, c->line))
-			return cli_close(c);
+		cli_line(c, c->line);
 		c->len -= nl + 1 - c->line;
 		memmove(c->line, nl + 1, c->len + 1);
 	}
 	if (c->len == sizeof(c->line) - 1)
-		cli_close(c);
+		c->done = true;
+	cli_flush(c);
 }
 
 static void stats_accept(struct loop *loop, struct fd_handler *h, uint32_t events)
