@@ -64,7 +64,20 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
  * (for which llhttp calls no value callback). */
 static int on_header_field_complete(llhttp_t *p)
 {
-	msg_of(p)->in_value = true;
+	struct http_msg *m = msg_of(p);
+	struct http_span n = m->hdr[m->nhdr - 1].name;
+
+	m->in_value = true;
+	/*
+	 * llhttp refuses a second Content-Length outright; HAProxy accepts identical ones and
+	 * merges them. Let llhttp parse this one afresh; http_check_request() then refuses values
+	 * that differ (llhttp keeps the last).
+	 */
+	if (p->type == HTTP_REQUEST && (p->flags & F_CONTENT_LENGTH) && n.len == 14 &&
+	    !strncasecmp(m->base + n.off, "content-length", 14)) {
+		p->flags &= ~F_CONTENT_LENGTH;
+		p->content_length = 0;
+	}
 	return 0;
 }
 
@@ -109,6 +122,10 @@ void http_msg_init(struct http_msg *m, llhttp_type_t type)
 	memset(m, 0, sizeof(*m));
 	llhttp_init(&m->p, type, &settings);
 	m->p.data = m;
+	/* Transfer-Encoding with Content-Length: HAProxy lets the former win in a request (and
+	 * drops the latter, see http_check_request); llhttp would refuse the message. */
+	if (type == HTTP_REQUEST)
+		llhttp_set_lenient_chunked_length(&m->p, 1);
 }
 
 int http_parse_head(struct http_msg *m, const char *base, size_t avail)
@@ -229,6 +246,155 @@ bool http_hdr_has_token(const struct http_msg *m, const char *base, const char *
 		if (list_has_token(base + m->hdr[i].value.off, m->hdr[i].value.len, token))
 			return true;
 	return false;
+}
+
+bool http_list_next(const char *v, size_t len, size_t *pos, const char **tok, size_t *tlen)
+{
+	size_t i = *pos, end;
+
+	if (i > len)
+		return false;
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	*tok = v + i;
+	while (i < len && v[i] != ',')
+		i++;
+	end = i;
+	while (v + end > *tok && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+		end--;
+	*tlen = v + end - *tok;
+	*pos = i + 1;
+	return true;
+}
+
+static bool tok_is(const char *tok, size_t tlen, const char *str)
+{
+	return tlen == strlen(str) && !strncasecmp(tok, str, tlen);
+}
+
+/* Transfer-Encoding over every header of that name: 0, 400 or 422 as HAProxy 2.6 answers. */
+static int check_te(const struct http_msg *m, const char *base, bool *present)
+{
+	unsigned int nchunked = 0, nother = 0;
+	bool last_chunked = false;
+
+	*present = false;
+	for (int i = http_hdr_find(m, base, "transfer-encoding", 0); i >= 0;
+	     i = http_hdr_find(m, base, "transfer-encoding", i + 1)) {
+		const char *v = base + m->hdr[i].value.off, *tok;
+		size_t len = m->hdr[i].value.len, pos = 0, tlen;
+
+		*present = true;
+		while (http_list_next(v, len, &pos, &tok, &tlen)) {
+			if (!tlen)
+				continue;
+			last_chunked = tok_is(tok, tlen, "chunked");
+			nchunked += last_chunked;
+			nother += !last_chunked;
+		}
+	}
+	if (!*present)
+		return 0;
+	if (!last_chunked || nchunked > 1)
+		return 400;
+	return nother ? 422 : 0;
+}
+
+/* Every Content-Length element must be the same non-empty decimal number; all headers but the
+ * first are dropped. Returns 0 or 400. */
+static int check_cl(struct http_msg *m, const char *base)
+{
+	const char *first = NULL;
+	size_t flen = 0;
+
+	for (int i = http_hdr_find(m, base, "content-length", 0); i >= 0;
+	     i = http_hdr_find(m, base, "content-length", i + 1)) {
+		const char *v = base + m->hdr[i].value.off, *tok;
+		size_t len = m->hdr[i].value.len, pos = 0, tlen;
+
+		m->hdr_drop[i] = first != NULL;
+		while (http_list_next(v, len, &pos, &tok, &tlen)) {
+			size_t d = 0;
+
+			while (d < tlen && tok[d] >= '0' && tok[d] <= '9')
+				d++;
+			if (!tlen || d < tlen)
+				return 400;
+			if (!first) {
+				first = tok;
+				flen = tlen;
+			} else if (tlen != flen || memcmp(tok, first, tlen)) {
+				return 400;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Several Host headers must agree (then one is forwarded); an absolute-form URI's authority
+ * must be the Host. Returns 0 or 400. */
+static int check_host(struct http_msg *m, const char *base)
+{
+	int h = http_hdr_find(m, base, "host", 0);
+	const char *url = base + m->url.off, *auth, *end;
+	struct http_span hv;
+
+	if (h < 0)
+		return 0;
+	hv = m->hdr[h].value;
+	for (int i = http_hdr_find(m, base, "host", h + 1); i >= 0;
+	     i = http_hdr_find(m, base, "host", i + 1)) {
+		if (m->hdr[i].value.len != hv.len ||
+		    strncasecmp(base + m->hdr[i].value.off, base + hv.off, hv.len))
+			return 400;
+		m->hdr_drop[i] = true;
+	}
+	if (!m->url.len || url[0] == '/' || !(auth = memmem(url, m->url.len, "://", 3)))
+		return 0;
+	auth += 3;
+	for (end = auth; end < url + m->url.len && *end != '/' && *end != '?'; end++)
+		;
+	if ((size_t)(end - auth) != hv.len || strncasecmp(auth, base + hv.off, hv.len))
+		return 400;
+	return 0;
+}
+
+/* RFC 9110 tchar: what a method or a header name is made of. */
+static bool is_token(const char *s, size_t len)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] >= '0' && s[i] <= '9') && !((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') &&
+		    !(s[i] && memchr(extra, s[i], sizeof(extra) - 1)))
+			return false;
+	return true;
+}
+
+int http_check_request(struct http_msg *m, const char *base)
+{
+	bool te;
+	int code;
+
+	/* llhttp 8.1 lets a space through in a header name ("Bad Name: v"); HAProxy does not */
+	for (unsigned int i = 0; i < m->nhdr; i++)
+		if (!is_token(base + m->hdr[i].name.off, m->hdr[i].name.len))
+			return 400;
+	code = check_te(m, base, &te);
+	if (code)
+		return code;
+	if (te) {
+		for (int i = http_hdr_find(m, base, "content-length", 0); i >= 0;
+		     i = http_hdr_find(m, base, "content-length", i + 1)) {
+			m->hdr_drop[i] = true;
+			m->te_cl = true;
+		}
+	} else if ((code = check_cl(m, base))) {
+		return code;
+	}
+	return check_host(m, base);
 }
 
 void http_acl_sample(const struct http_msg *m, const char *base, struct http_hdr *hdrs,

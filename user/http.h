@@ -46,6 +46,8 @@ struct http_msg {
 	unsigned int nhdr;
 	bool hdr_overflow;	/* more than HTTP_MAX_HDRS headers */
 	bool in_value;		/* the last header's name is complete */
+	bool te_cl;		/* request with Transfer-Encoding and Content-Length: CL dropped */
+	bool hdr_drop[HTTP_MAX_HDRS]; /* headers not forwarded (duplicates, CL beside TE) */
 	uint32_t parsed;	/* bytes of the head already given to llhttp */
 	uint32_t head_len;	/* length of the head once complete */
 	int status;		/* responses */
@@ -97,6 +99,22 @@ int http_hdr_find(const struct http_msg *m, const char *base, const char *name, 
 /* True when some header name has token in its comma-separated list (case-insensitive). */
 bool http_hdr_has_token(const struct http_msg *m, const char *base, const char *name,
 			const char *token);
+
+/*
+ * Next element of the comma-separated list v[0..len) from *pos (0 at first): *tok and *tlen get
+ * it with surrounding whitespace trimmed, possibly empty ("0," has "0" then ""). Returns false
+ * past the last element.
+ */
+bool http_list_next(const char *v, size_t len, size_t *pos, const char **tok, size_t *tlen);
+
+/*
+ * HAProxy 2.6's checks of a request head against smuggling, after llhttp accepted it: returns
+ * 0 when the request may go on, else the status to answer (400, or 422 for a transfer coding
+ * other than chunked before chunked). Marks the headers not to forward in m->hdr_drop (every
+ * Content-Length beside Transfer-Encoding, identical duplicate Content-Length and Host) and sets
+ * m->te_cl when Transfer-Encoding overrode a Content-Length: the connection must close after.
+ */
+int http_check_request(struct http_msg *m, const char *base);
 
 /* Fills hdrs (HTTP_MAX_HDRS entries) and the request fields of an ACL sample. */
 void http_acl_sample(const struct http_msg *m, const char *base, struct http_hdr *hdrs,

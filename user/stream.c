@@ -316,18 +316,41 @@ static struct proxy *route(struct stream *s, const char *base)
 	return (s->fe->cap & PX_CAP_BE) ? s->fe : NULL;
 }
 
+static bool name_is(const char *base, struct http_span name, const char *str)
+{
+	return name.len == strlen(str) && !strncasecmp(base + name.off, str, name.len);
+}
+
+/*
+ * Hop-by-hop headers go no further, except the Connection of an upgrade. Upgrade itself only
+ * goes with an upgrade wsplice tunnels (HAProxy 2.6 forwards a stray one; without its
+ * Connection it means nothing). TE is handled by put_headers.
+ */
 static bool is_hop_header(const char *base, struct http_span name, bool upgrade)
 {
-	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection" };
-	const char *n = base + name.off;
+	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection",
+					   "upgrade" };
 
 	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (name.len == strlen(hop[i]) && !strncasecmp(n, hop[i], name.len))
+		if (name_is(base, name, hop[i]))
 			return !upgrade;
 	return false;
 }
 
-/* Appends "name: value\r\n" for every header but the hop-by-hop ones, then extra, then CRLF. */
+static bool put_header(struct buf *out, const char *name, size_t nlen, const char *value,
+		       size_t vlen)
+{
+	return buf_append(out, name, nlen, STREAM_BUFSIZE) &&
+	       buf_append(out, ": ", 2, STREAM_BUFSIZE) &&
+	       buf_append(out, value, vlen, STREAM_BUFSIZE) &&
+	       buf_append(out, "\r\n", 2, STREAM_BUFSIZE);
+}
+
+/*
+ * Appends "name: value\r\n" for every header but the hop-by-hop ones and those the checks
+ * dropped, then extra, then CRLF. TE keeps only "trailers", as HAProxy does: the other codings
+ * are between the client and us.
+ */
 static bool put_headers(struct buf *out, const struct http_msg *m, const char *base, bool upgrade,
 			const char *extra)
 {
@@ -336,12 +359,16 @@ static bool put_headers(struct buf *out, const struct http_msg *m, const char *b
 	for (unsigned int i = 0; i < m->nhdr; i++) {
 		const struct http_hdr_span *h = &m->hdr[i];
 
-		if (is_hop_header(base, h->name, upgrade))
+		if (m->hdr_drop[i] || is_hop_header(base, h->name, upgrade))
 			continue;
-		ok &= buf_append(out, base + h->name.off, h->name.len, STREAM_BUFSIZE);
-		ok &= buf_append(out, ": ", 2, STREAM_BUFSIZE);
-		ok &= buf_append(out, base + h->value.off, h->value.len, STREAM_BUFSIZE);
-		ok &= buf_append(out, "\r\n", 2, STREAM_BUFSIZE);
+		if (name_is(base, h->name, "te")) {
+			if (http_hdr_find(m, base, "te", 0) == (int)i &&
+			    http_hdr_has_token(m, base, "te", "trailers"))
+				ok &= put_header(out, "TE", 2, "trailers", 8);
+			continue;
+		}
+		ok &= put_header(out, base + h->name.off, h->name.len, base + h->value.off,
+				 h->value.len);
 	}
 	if (extra)
 		ok &= buf_append(out, extra, strlen(extra), STREAM_BUFSIZE);
@@ -375,6 +402,7 @@ static void on_request_head(struct stream *s)
 	const char *base = buf_ptr(&s->req.in);
 	struct http_msg *m = &s->req.msg;
 	enum ws_req ws;
+	int code;
 
 	s->t_head = loop_now_ms(s->ctx->loop);
 	keep_reqline(s, base);
@@ -383,12 +411,19 @@ static void on_request_head(struct stream *s)
 	ws = ws_check_request(m, base, s->ws_key);
 	if (ws == WS_REQ_BAD || m->hdr_overflow)
 		return stream_error(s, 400, 'P', 'R');
+	code = http_check_request(m, base);
+	if (code)
+		return stream_error(s, code, 'P', 'R');
+	/* a body framed by Transfer-Encoding despite a Content-Length: HAProxy forwards it, then
+	 * closes both connections so that nothing can hide behind the disagreement */
+	if (m->te_cl)
+		s->cli_close = true;
 	s->upgrade_req = ws == WS_REQ_OK;
 	s->be = route(s, base);
 	if (!s->be)
 		return stream_error(s, 503, 'P', 'R');
 	s->srv_close = (s->be->options & PX_O_HTTP_SERVER_CLOSE) ||
-		       (s->fe->options & PX_O_HTTP_SERVER_CLOSE) || s->upgrade_req;
+		       (s->fe->options & PX_O_HTTP_SERVER_CLOSE) || s->upgrade_req || m->te_cl;
 	if (!pick_server(s, base))
 		return stream_error(s, 503, 'S', 'C');
 	if (!build_request_head(s, base))

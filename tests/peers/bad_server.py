@@ -12,6 +12,8 @@ MODE, for every request:
   cl          200 with Content-Length
   chunked     200 with Transfer-Encoding: chunked, in uneven chunks
   close       200 with neither: the body ends when the server closes
+  garbage     an invalid status line (a proxy must answer 502)
+  halfhead    the start of a response head, then closes (502 too)
 The 200 body is the request body when there is one, else --size bytes of a fixed binary pattern
 (see body_pattern). With --record DIR, request number N (from 1, over all connections) is saved as
 DIR/N.head (the raw head) and DIR/N.body (the decoded body). Prints "listening PORT" when ready.
@@ -133,6 +135,13 @@ class Handler(socketserver.BaseRequestHandler):
                 if not d:
                     return False
                 s.sendall(d)
+        if mode == "garbage":
+            s.sendall(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n")
+            return False
+        if mode == "halfhead":
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-")
+            s.shutdown(socket.SHUT_WR)
+            return False
         if mode == "forbidden":
             s.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\n"
                       b"Content-Length: %d\r\n\r\n" % len(FORBIDDEN_BODY) + FORBIDDEN_BODY)
@@ -176,7 +185,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
     ap.add_argument("mode", choices=["noaccept", "wrongaccept", "forbidden", "raw101", "cl",
-                                     "chunked", "close"])
+                                     "chunked", "close", "garbage", "halfhead"])
     ap.add_argument("--record")
     ap.add_argument("--size", type=int, default=100000)
     ap.add_argument("--after", default="raw bytes after the 101\n")

@@ -1,0 +1,248 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# HTTP/1.1 as HAProxy 2.6 proxies it: request smuggling checks (Transfer-Encoding against
+# Content-Length, duplicate lengths and hosts, invalid characters), broken server answers,
+# hop-by-hop headers. Each expected answer was first taken from haproxy 2.6 with the same
+# request. Plain HTTP only, so the userspace data path (-dS) is enough.
+
+setup_file() {
+	load helpers
+}
+
+setup() {
+	load helpers
+	common_setup
+	need_daemon
+	FE=$(free_port)
+	HT=$(free_port)
+}
+
+teardown() {
+	common_teardown
+	dump_logs
+}
+
+# start_proxy [FRONTEND_EXTRA]: one frontend, one backend at $HT.
+start_proxy() {
+	STATS_SOCK=$LOGDIR/wsplice.sock
+	write_cfg "$LOGDIR/wsplice.cfg" <<EOC
+global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:$FE
+${1:-}
+    default_backend be
+backend be
+    server s1 127.0.0.1:$HT
+EOC
+	start_wsplice "$LOGDIR/wsplice.cfg" -dS
+	wait_for_port "$FE"
+}
+
+# start_srv MODE: bad_server.py in MODE at $HT, requests recorded in $LOGDIR/srv.rec.
+start_srv() {
+	bg srv timeout 120 $PY "$PEERS/bad_server.py" "$HT" "$1" --record "$LOGDIR/srv.rec" --size 10
+	wait_for_log "$LOGDIR/srv.log" '^listening'
+}
+
+# send_raw NAME REQUEST_PRINTF...: the requests on one connection; responses in $LOGDIR/NAME.out.
+send_raw() {
+	local name=$1 i=0 files=()
+	shift
+	for req in "$@"; do
+		i=$((i + 1))
+		printf "$req" >"$LOGDIR/$name.req$i"
+		files+=("$LOGDIR/$name.req$i")
+	done
+	timeout 20 $PY "$PEERS/http_raw.py" "$FE" "${files[@]}" >"$LOGDIR/$name.out" || true
+	cat "$LOGDIR/$name.out"
+}
+
+# status_line NAME: the first line of NAME's first response, without CR.
+status_line() {
+	head -n1 "$LOGDIR/$1.out" | tr -d '\r'
+}
+
+# expect_400 NAME REQUEST: wsplice answers HAProxy's 400 itself, closes, and the server saw nothing.
+expect_400() {
+	send_raw "$1" "$2"
+	[ "$(status_line "$1")" = "HTTP/1.1 400 Bad request" ]
+	grep -qF 'Your browser sent an invalid request.' "$LOGDIR/$1.out"
+	[ "$(tail -n1 "$LOGDIR/$1.out")" = "## closed" ]
+	[ -z "$(ls -A "$LOGDIR/srv.rec")" ]
+}
+
+# --- Transfer-Encoding and Content-Length ---------------------------------------------------------
+
+@test "TE chunked + Content-Length: TE wins, CL dropped, both connections close after" {
+	start_srv cl
+	start_proxy
+	send_raw tecl "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+	[ "$(status_line tecl)" = "HTTP/1.1 200 OK" ]
+	grep -qi $'^connection: close\r$' "$LOGDIR/tecl.out"
+	[ "$(tail -n1 "$LOGDIR/tecl.out")" = "## closed" ]
+	cat "$LOGDIR/srv.rec/1.head"
+	refute grep -qi '^content-length' "$LOGDIR/srv.rec/1.head"
+	grep -qi $'^transfer-encoding: chunked\r$' "$LOGDIR/srv.rec/1.head"
+	grep -qi $'^connection: close\r$' "$LOGDIR/srv.rec/1.head"
+	[ "$(cat "$LOGDIR/srv.rec/1.body")" = abc ]
+}
+
+@test "TE gzip, chunked -> HAProxy's 422 page" {
+	start_srv cl
+	start_proxy
+	send_raw gz "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+	local want
+	want=$(printf 'HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n\n## closed')
+	[ "$(cat "$LOGDIR/gz.out")" = "$want" ]
+	[ -z "$(ls -A "$LOGDIR/srv.rec")" ]
+}
+
+@test "TE gzip alone -> 400" {
+	start_srv cl
+	start_proxy
+	expect_400 gz "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"
+}
+
+@test "TE chunked, chunked -> 400" {
+	start_srv cl
+	start_proxy
+	expect_400 cc "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"
+}
+
+@test "two different Content-Length -> 400" {
+	start_srv cl
+	start_proxy
+	expect_400 cl2 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+}
+
+@test "identical Content-Length twice: accepted, forwarded once" {
+	start_srv cl
+	start_proxy
+	send_raw cl2 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab"
+	[ "$(status_line cl2)" = "HTTP/1.1 200 OK" ]
+	[ "$(grep -ci '^content-length' "$LOGDIR/srv.rec/1.head")" -eq 1 ]
+	[ "$(cat "$LOGDIR/srv.rec/1.body")" = ab ]
+	[ "$(tail -n1 "$LOGDIR/cl2.out")" = "## open" ]
+}
+
+@test "Content-Length '0,' or empty -> 400" {
+	start_srv cl
+	start_proxy
+	expect_400 comma "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0,\r\n\r\n"
+	expect_400 empty "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"
+}
+
+# --- invalid characters, Host ---------------------------------------------------------------------
+
+@test "invalid characters in method, URI, header name -> 400" {
+	start_srv cl
+	start_proxy
+	expect_400 method "G(T / HTTP/1.1\r\nHost: a\r\n\r\n"
+	expect_400 uri "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n"
+	expect_400 del "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n"
+	expect_400 name "GET / HTTP/1.1\r\nHost: a\r\nBad Name: v\r\n\r\n"
+}
+
+@test "two different Host -> 400; the same Host twice is forwarded once" {
+	start_srv cl
+	start_proxy
+	expect_400 host2 "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"
+	send_raw same "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"
+	[ "$(status_line same)" = "HTTP/1.1 200 OK" ]
+	[ "$(grep -ci '^host:' "$LOGDIR/srv.rec/1.head")" -eq 1 ]
+}
+
+@test "absolute URI whose authority is not the Host -> 400; the same one passes" {
+	start_srv cl
+	start_proxy
+	expect_400 abs "GET http://foo/bar HTTP/1.1\r\nHost: x\r\n\r\n"
+	send_raw ok "GET http://foo/bar HTTP/1.1\r\nHost: foo\r\n\r\n"
+	[ "$(status_line ok)" = "HTTP/1.1 200 OK" ]
+}
+
+# --- broken servers -------------------------------------------------------------------------------
+
+@test "invalid status line from the server -> 502" {
+	start_srv garbage
+	start_proxy
+	send_raw bad "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(status_line bad)" = "HTTP/1.1 502 Bad Gateway" ]
+	grep -qF 'The server returned an invalid or incomplete response.' "$LOGDIR/bad.out"
+	wait_for_log "$LOGDIR/wsplice.log" ' 502 .* PH-- '
+}
+
+@test "server closing before the end of its head -> 502" {
+	start_srv halfhead
+	start_proxy
+	send_raw half "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(status_line half)" = "HTTP/1.1 502 Bad Gateway" ]
+	wait_for_log "$LOGDIR/wsplice.log" ' 502 .* SH-- '
+}
+
+# --- only the connection concerned closes ----------------------------------------------------------
+
+@test "a rejected request leaves another client's connection alone" {
+	start_srv cl
+	start_proxy
+	run timeout 20 $PY - "$FE" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+
+def response(s):
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += s.recv(4096)
+    head, body = got.split(b"\r\n\r\n", 1)
+    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0]
+    while len(body) < n:
+        body += s.recv(4096)
+    return head
+
+a = socket.create_connection(("127.0.0.1", port), timeout=5)
+a.sendall(b"GET /first HTTP/1.1\r\nHost: a\r\n")       # head not finished yet
+bad = [b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+       b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+       b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"]
+for req in bad:
+    b = socket.create_connection(("127.0.0.1", port), timeout=5)
+    b.sendall(req)
+    got = b""
+    while True:
+        d = b.recv(4096)
+        if not d:
+            break
+        got += d
+    assert got.startswith((b"HTTP/1.1 400", b"HTTP/1.1 422")), got
+a.sendall(b"\r\n")
+got = response(a)
+assert got.startswith(b"HTTP/1.1 200 OK"), got
+a.sendall(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+got = response(a)
+assert got.startswith(b"HTTP/1.1 200 OK"), got
+print("ok")
+EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
+# --- hop-by-hop headers ---------------------------------------------------------------------------
+
+@test "TE keeps only trailers, Upgrade without an upgrade is dropped" {
+	start_srv cl
+	start_proxy
+	send_raw te "GET / HTTP/1.1\r\nHost: a\r\nTE: trailers, deflate\r\nUpgrade: foo\r\nX-Keep: 1\r\n\r\n" \
+		"GET / HTTP/1.1\r\nHost: a\r\nTE: deflate\r\n\r\n"
+	cat "$LOGDIR/srv.rec/1.head"
+	grep -qi $'^te: trailers\r$' "$LOGDIR/srv.rec/1.head"
+	refute grep -qi '^upgrade' "$LOGDIR/srv.rec/1.head"
+	grep -q $'^X-Keep: 1\r$' "$LOGDIR/srv.rec/1.head"
+	refute grep -qi '^te:' "$LOGDIR/srv.rec/2.head"
+}
