@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bulk: one tunnel, --bytes each way at the same time: a writer thread streams a pattern while
- * the main thread reads the echo back and checks it.
+ * the main thread reads the echo back and checks every byte.
  *
- * The stream is cut in 64 KiB blocks: 8 bytes of block number, then a fixed pseudo-random body,
- * so a lost, duplicated or reordered block is caught with one memcmp per read. Throughput is
- * --bytes over the time from the first send to the last byte back; CPU is sampled at both ends.
+ * The pattern never repeats: the 8-byte word at stream offset 8i is (i + 1) * K (K odd, so the
+ * map is invertible modulo 2^64). Any 8 received bytes thus say which stream offset they were
+ * sent from, and a mismatch is reported as the exact number of bytes lost or duplicated (a whole
+ * skb, for example). Throughput is --bytes over the time from the first send to the last byte
+ * back; CPU is sampled at both ends.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,21 +18,19 @@
 
 #include "bench.h"
 
-#define BLK	 65536
-#define WCHUNK	 (16 * BLK)
-#define RCHUNK	 (4 * BLK)
+#define K	0x9E3779B97F4A7C15ULL
+#define WCHUNK	(1 << 20)
+#define RCHUNK	(256 * 1024)
 
-static char body[BLK];
 static int fd;
 
-static void fill_body(void)
+/* Fills buf with the pattern of the stream bytes [off, off + len), off and len multiples of 8. */
+static void fill(char *buf, uint64_t off, size_t len)
 {
-	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	uint64_t w = (off / 8 + 1) * K;
 
-	for (size_t i = 0; i < BLK; i += 8) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		memcpy(body + i, &x, 8);
-	}
+	for (size_t i = 0; i < len; i += 8, w += K)
+		memcpy(buf + i, &w, 8);
 }
 
 static void *writer(void *arg)
@@ -41,18 +41,12 @@ static void *writer(void *arg)
 	(void)arg;
 	if (!buf)
 		die("out of memory");
-	for (int b = 0; b < WCHUNK / BLK; b++)
-		memcpy(buf + b * BLK, body, BLK);
 	while (off < opt.bytes) {
 		size_t boff = off % WCHUNK, len = WCHUNK - boff;
 		ssize_t w;
 
 		if (boff == 0)
-			for (uint64_t b = 0; b < WCHUNK / BLK; b++) {
-				uint64_t blk = off / BLK + b;
-
-				memcpy(buf + b * BLK, &blk, 8);
-			}
+			fill(buf, off, WCHUNK);
 		if (len > opt.bytes - off)
 			len = opt.bytes - off;
 		w = send(fd, buf + boff, len, MSG_NOSIGNAL);
@@ -64,47 +58,65 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* The multiplicative inverse of K modulo 2^64 (Newton's iteration). */
+static uint64_t k_inverse(void)
+{
+	uint64_t x = K;
+
+	for (int i = 0; i < 6; i++)
+		x *= 2 - K * x;
+	return x;
+}
+
 /*
- * Says where the bytes at stream offset off really come from, for the error message: a block
- * number where body bytes belong (or the reverse), or body bytes from another position of a block.
+ * rx[0..n) should be the stream at offset off but rx[0] is wrong: finds, among the next 8-byte
+ * windows, one that decodes to a sent offset and dies saying how many bytes were lost or
+ * duplicated there.
  */
 static void explain(const char *rx, size_t n, uint64_t off)
 {
-	size_t in = off % BLK;
+	uint64_t inv = k_inverse();
 
-	if (n >= 8) {
-		uint64_t v;
+	for (size_t s = 0; s + 8 <= n && s < 64; s++) {
+		uint64_t v, idx;
 
-		memcpy(&v, rx, 8);
-		if (v < opt.bytes / BLK + 16)
-			die("stream byte %llu (block %llu + %zu): got the header of block %llu: "
-			    "%lld bytes lost (negative: duplicated)",
-			    (unsigned long long)off, (unsigned long long)(off / BLK), in,
-			    (unsigned long long)v, (long long)(v * BLK - off));
+		memcpy(&v, rx + s, 8);
+		idx = v * inv - 1;
+		if (idx < opt.bytes / 8 + 1)
+			die("at stream byte %llu the echo carries the bytes sent at %llu: %lld bytes "
+			    "%s",
+			    (unsigned long long)(off + s), (unsigned long long)(8 * idx),
+			    llabs((long long)(8 * idx) - (long long)(off + s)),
+			    8 * idx > off + s ? "lost" : "duplicated");
 	}
-	if (n >= 16)
-		for (size_t j = 8; j + 16 <= BLK; j++)
-			if (!memcmp(body + j, rx, 16))
-				die("stream byte %llu (block %llu + %zu): got the bytes of block offset "
-				    "%zu: %lld bytes lost (negative: duplicated), modulo %d",
-				    (unsigned long long)off, (unsigned long long)(off / BLK), in, j,
-				    (long long)j - (long long)in, BLK);
-	die("stream byte %llu (block %llu + %zu): %zu bytes that are not from the stream",
-	    (unsigned long long)off, (unsigned long long)(off / BLK), in, n);
+	die("at stream byte %llu the echo carries %zu bytes that were never sent",
+	    (unsigned long long)off, n);
 }
 
-/* Checks rx[0..n), the bytes of the stream at offset off (n never crosses a block boundary). */
+/* Checks rx[0..n), which should be the stream at offset off. */
 static void check(const char *rx, size_t n, uint64_t off)
 {
-	size_t in = off % BLK, h = in < 8 ? (n < 8 - in ? n : 8 - in) : 0;
-	uint64_t blk = off / BLK;
-	char head[8];
+	uint64_t w = (off / 8 + 1) * K;
+	size_t i = 0, lead = (8 - off % 8) % 8;
+	char e[8];
 
-	memcpy(head, &blk, 8);
-	if (!memcmp(rx, head + in % 8, h) && !memcmp(rx + h, body + in + h, n - h))
-		return;
-	for (size_t i = 0; i < n; i++)
-		if (rx[i] != (in + i < 8 ? head[in + i] : body[in + i]))
+	/* The bytes before the first word boundary, one by one. */
+	memcpy(e, &w, 8);
+	for (; i < lead && i < n; i++)
+		if (rx[i] != e[off % 8 + i])
+			explain(rx + i, n - i, off + i);
+	if (lead)
+		w += K;
+	for (; i + 8 <= n; i += 8, w += K) {
+		uint64_t v;
+
+		memcpy(&v, rx + i, 8);
+		if (v != w)
+			break;
+	}
+	memcpy(e, &w, 8);
+	for (size_t j = 0; i < n && j < 8; i++, j++)
+		if (rx[i] != e[j])
 			explain(rx + i, n - i, off + i);
 }
 
@@ -117,7 +129,7 @@ void mode_bulk(void)
 
 	if (!rx)
 		die("out of memory");
-	fill_body();
+	opt.bytes &= ~7ULL;
 	fd = tunnel_open(opt.port, NULL);
 	phase = "streaming";
 	ca = cpu_snap_take();
@@ -125,12 +137,9 @@ void mode_bulk(void)
 	if (pthread_create(&wt, NULL, writer, NULL))
 		die("pthread_create failed");
 	while (off < opt.bytes) {
-		size_t want = BLK - off % BLK;
-		ssize_t r;
+		size_t want = opt.bytes - off < RCHUNK ? opt.bytes - off : RCHUNK;
+		ssize_t r = recv(fd, rx, want, 0);
 
-		if (want > opt.bytes - off)
-			want = opt.bytes - off;
-		r = recv(fd, rx, want, 0);
 		if (r <= 0)
 			die("%s after %llu bytes back", r ? strerror(errno) : "EOF",
 			    (unsigned long long)off);
