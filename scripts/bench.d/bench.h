@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* What the load generator's files share: options, clocks, samples, JSON output, /proc accounting. */
+/* What the load generator's files share: options, clocks, samples, JSON, /proc accounting. */
 #ifndef BENCH_H
 #define BENCH_H
 
@@ -11,18 +11,18 @@
 
 struct opts {
 	const char *mode;
-	int port;		/* where tunnels connect: a proxy's frontend or the echo server */
-	int conns;		/* many, idle: tunnels open at once */
-	double rate;		/* many: messages per second per tunnel */
-	int size;		/* bytes per message */
-	double warmup;		/* seconds before the measured window */
-	double duration;	/* seconds of the measured window */
-	double settle;		/* idle: seconds between opening and sampling memory */
-	uint64_t bytes;		/* bulk: bytes each way */
-	int threads;		/* churn: client threads */
-	int proxy_pid;		/* 0 for the direct target */
+	int port;	 /* where tunnels connect: a proxy's frontend or the echo server */
+	int conns;	 /* many, idle: tunnels open at once */
+	double rate;	 /* many: messages per second per tunnel */
+	int size;	 /* bytes per message */
+	double warmup;	 /* seconds before the measured window */
+	double duration; /* seconds of the measured window */
+	double settle;	 /* idle: seconds between opening and sampling memory */
+	uint64_t bytes;	 /* bulk: bytes each way */
+	int threads;	 /* churn: client threads */
+	int proxy_pid;	 /* 0 for the direct target */
 	int echo_pid;
-	unsigned deadline;	/* seconds after which the whole run is abandoned */
+	unsigned deadline; /* seconds after which the whole run is abandoned */
 };
 
 extern struct opts opt;
@@ -41,13 +41,13 @@ struct samples {
 };
 void samples_add(struct samples *s, uint64_t v);
 void samples_merge(struct samples *dst, const struct samples *src);
-double samples_pct(struct samples *s, double p);	/* p in [0,1]; NAN when empty */
+double samples_pct(struct samples *s, double p); /* p in [0,1]; NAN when empty */
 double samples_mean(const struct samples *s);
 
 /* One JSON object on stdout, built with nested calls; key NULL only for the outer object. */
 void jopen(const char *key);
 void jclose(void);
-void jnum(const char *key, double v);	/* NAN and infinities print as null */
+void jnum(const char *key, double v); /* NAN and infinities print as null */
 void jint(const char *key, long long v);
 void jstr(const char *key, const char *v);
 /* "key": {"p50_us":..., "p99_us":..., ...} from nanosecond samples. */
@@ -68,9 +68,9 @@ struct slab_cache {
 struct mem_snap {
 	long long proxy_rss, echo_rss, self_rss, all_rss;
 	long long slab, sreclaimable, sunreclaim, percpu, kernel_stack, page_tables, mem_available;
-	long long tcp_mem;	/* /proc/net/sockstat TCP mem, converted from pages */
-	long long tcp_inuse, tcp_orphan;	/* sockets, not KiB */
-	struct slab_cache slabs[SLAB_MAX];	/* /proc/slabinfo, in bytes */
+	long long tcp_mem;		   /* /proc/net/sockstat TCP mem, converted from pages */
+	long long tcp_inuse, tcp_orphan;   /* sockets, not KiB */
+	struct slab_cache slabs[SLAB_MAX]; /* /proc/slabinfo, in bytes */
 	int nslab;
 };
 void mem_snap_take(struct mem_snap *m);

@@ -18,9 +18,9 @@
 
 #include "bench.h"
 
-#define K	0x9E3779B97F4A7C15ULL
-#define WCHUNK	(1 << 20)
-#define RCHUNK	(256 * 1024)
+#define K      0x9E3779B97F4A7C15ULL
+#define WCHUNK (1 << 20)
+#define RCHUNK (256 * 1024)
 
 static int fd;
 
@@ -83,7 +83,8 @@ static void explain(const char *rx, size_t n, uint64_t off)
 		memcpy(&v, rx + s, 8);
 		idx = v * inv - 1;
 		if (idx < opt.bytes / 8 + 1)
-			die("at stream byte %llu the echo carries the bytes sent at %llu: %lld bytes "
+			die("at stream byte %llu the echo carries the bytes sent at %llu: %lld "
+			    "bytes "
 			    "%s",
 			    (unsigned long long)(off + s), (unsigned long long)(8 * idx),
 			    llabs((long long)(8 * idx) - (long long)(off + s)),

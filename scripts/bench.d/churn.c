@@ -81,7 +81,7 @@ void mode_churn(void)
 {
 	struct worker *w = calloc(opt.threads, sizeof(*w));
 	struct cpu_snap *ca, *cb;
-	struct samples all = { 0 };
+	struct samples all = {0};
 	uint64_t ok = 0, failed = 0;
 	const char *last = "";
 

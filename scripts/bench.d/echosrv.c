@@ -36,10 +36,10 @@
 struct conn {
 	int fd;
 	bool upgraded;
-	uint32_t events;	/* what epoll watches now: EPOLLIN or EPOLLOUT */
-	size_t hlen;		/* header bytes held in hdr before the upgrade */
+	uint32_t events; /* what epoll watches now: EPOLLIN or EPOLLOUT */
+	size_t hlen;	 /* header bytes held in hdr before the upgrade */
 	char *hdr;
-	char *pend;		/* bytes read but not yet echoed (the peer's send buffer was full) */
+	char *pend; /* bytes read but not yet echoed (the peer's send buffer was full) */
 	size_t plen, poff, pcap;
 };
 
@@ -63,7 +63,7 @@ static void conn_close(struct conn *c)
 
 static int watch(struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = c };
+	struct epoll_event ev = {.events = events, .data.ptr = c};
 
 	if (c->events == events)
 		return 0;
@@ -183,7 +183,7 @@ static void on_accept(int lfd)
 		}
 		c->fd = fd;
 		c->events = EPOLLIN;
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = c };
+		ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = c};
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 			conn_close(c);
 	}
@@ -191,7 +191,7 @@ static void on_accept(int lfd)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t slen = sizeof(sa);
 	struct epoll_event evs[256], ev;
 	struct rlimit rl;
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
+	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = NULL};
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	printf("listening %d\n", ntohs(sa.sin_port));
 	fflush(stdout);

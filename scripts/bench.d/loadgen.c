@@ -26,15 +26,15 @@
 #include "bench.h"
 
 struct opts opt = {
-	.conns = 2000,
-	.rate = 10,
-	.size = 256,
-	.warmup = 2,
-	.duration = 8,
-	.settle = 1,
-	.bytes = 1ULL << 30,
-	.threads = 4,
-	.deadline = 300,
+    .conns = 2000,
+    .rate = 10,
+    .size = 256,
+    .warmup = 2,
+    .duration = 8,
+    .settle = 1,
+    .bytes = 1ULL << 30,
+    .threads = 4,
+    .deadline = 300,
 };
 const char *volatile phase = "start";
 
@@ -97,8 +97,8 @@ static void parse(int argc, char **argv)
 		else
 			usage();
 	}
-	if (opt.port <= 0 || opt.conns <= 0 || opt.rate <= 0 || opt.size < 16 ||
-	    opt.size > 65536 || opt.threads <= 0 || opt.threads > 64 || opt.duration <= 0)
+	if (opt.port <= 0 || opt.conns <= 0 || opt.rate <= 0 || opt.size < 16 || opt.size > 65536 ||
+	    opt.threads <= 0 || opt.threads > 64 || opt.duration <= 0)
 		usage();
 }
 

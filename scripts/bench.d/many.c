@@ -29,7 +29,7 @@ struct msg_head {
 struct mconn {
 	int fd;
 	uint32_t txseq, rxseq;
-	int rxhave, txlen;	/* bytes of the message being received; unsent bytes in tx */
+	int rxhave, txlen; /* bytes of the message being received; unsent bytes in tx */
 	char *rx, *tx;
 };
 
@@ -40,7 +40,7 @@ static struct samples rtt, lag;
 
 static void want_out(struct mconn *c, int i, bool on)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u32 = i };
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u32 = i};
 
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -61,7 +61,7 @@ static void flush(struct mconn *c, int i)
 static void send_msg(int i, uint64_t due, uint64_t now)
 {
 	struct mconn *c = &conns[i];
-	struct msg_head h = { .idx = i, .seq = c->txseq++, .due = due };
+	struct msg_head h = {.idx = i, .seq = c->txseq++, .due = due};
 	char *p;
 
 	if (c->txlen + opt.size > 4 * opt.size)
@@ -123,7 +123,7 @@ static void poll_once(uint64_t until)
 {
 	struct epoll_event evs[512];
 	uint64_t now = now_ns(), wait = until > now ? until - now : 0;
-	struct timespec ts = { .tv_sec = wait / NSEC, .tv_nsec = wait % NSEC };
+	struct timespec ts = {.tv_sec = wait / NSEC, .tv_nsec = wait % NSEC};
 	int n = epoll_pwait2(ep, evs, 512, &ts, NULL);
 
 	if (n < 0 && errno != EINTR)
@@ -151,7 +151,7 @@ void mode_many(void)
 	phase = "opening tunnels";
 	tunnels_open(opt.port, n, fds, 120);
 	for (int i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 
 		conns[i].fd = fds[i];
 		conns[i].rx = malloc(opt.size);
@@ -176,7 +176,8 @@ void mode_many(void)
 		}
 		for (; due <= now && due < win_end; due = t0 + ++k * interval)
 			send_msg(k % n, due, now);
-		poll_once(ca ? (due < win_end ? due : win_end) : (due < win_start ? due : win_start));
+		poll_once(ca ? (due < win_end ? due : win_end)
+			     : (due < win_start ? due : win_start));
 	}
 	/* Every message sent must come back: wait for the stragglers, bounded. */
 	phase = "draining";

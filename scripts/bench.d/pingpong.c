@@ -18,7 +18,7 @@ void mode_pingpong(void)
 	uint64_t t0 = now_ns(), win_start = t0 + (uint64_t)(opt.warmup * 1e9);
 	uint64_t win_end = win_start + (uint64_t)(opt.duration * 1e9), seq = 0;
 	struct cpu_snap *ca = NULL, *cb;
-	struct samples rtt = { 0 };
+	struct samples rtt = {0};
 
 	if (!tx || !rx)
 		die("out of memory");

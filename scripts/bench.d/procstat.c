@@ -27,8 +27,11 @@
 #define PF_KTHREAD 0x00200000
 
 enum cat { C_PROXY, C_ECHO, C_SELF, C_KWORKER, C_KSOFTIRQD, C_KTHREAD, C_OTHER, C_NR };
-static const char *const cat_name[C_NR] = { "proxy",	 "echo",     "loadgen", "kworker",
-					    "ksoftirqd", "kthread_other", "other_procs" };
+static const char *const cat_name[C_NR] = {
+    [C_PROXY] = "proxy",       [C_ECHO] = "echo",	    [C_SELF] = "loadgen",
+    [C_KWORKER] = "kworker",   [C_KSOFTIRQD] = "ksoftirqd", [C_KTHREAD] = "kthread_other",
+    [C_OTHER] = "other_procs",
+};
 
 struct pid_ticks {
 	int pid;
@@ -71,14 +74,14 @@ static void read_proc_stat(struct cpu_snap *s)
 		unsigned long long u, ni, sy, id, io, irq, sirq, st;
 		int cpu = -1;
 
-		if (line[3] == ' ' && sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &u,
-					     &ni, &sy, &id, &io, &irq, &sirq, &st) == 8) {
+		if (line[3] == ' ' && sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+					     &u, &ni, &sy, &id, &io, &irq, &sirq, &st) == 8) {
 			s->busy = u + ni + sy + irq + sirq + st;
 			s->idle = id + io;
 			s->softirq = sirq;
 			s->irq = irq;
-		} else if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &u, &ni,
-				  &sy, &id, &io, &irq, &sirq, &st) == 9 &&
+		} else if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &u,
+				  &ni, &sy, &id, &io, &irq, &sirq, &st) == 9 &&
 			   cpu >= 0 && cpu < NCPU_MAX) {
 			s->cpu_idle[cpu] = id + io;
 			if (cpu + 1 > s->ncpu)
@@ -191,7 +194,7 @@ static const struct pid_ticks *find(const struct cpu_snap *s, int pid)
 void jcpu(struct cpu_snap *a, struct cpu_snap *b)
 {
 	double hz = sysconf(_SC_CLK_TCK), secs = (b->t - a->t) / 1e9, sum = 0, busy;
-	double by_cat[C_NR] = { 0 };
+	double by_cat[C_NR] = {0};
 	int vanished = 0;
 
 	for (size_t i = 0; i < b->n; i++) {

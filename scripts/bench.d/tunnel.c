@@ -18,7 +18,7 @@
 
 #include "bench.h"
 
-#define HDR_MAX 1024
+#define HDR_MAX	 1024
 #define INFLIGHT 256
 
 static int request(char *buf, size_t len, int port)
@@ -39,9 +39,9 @@ int set_nonblock(int fd, bool on)
 
 static int connect_start(int port, bool nonblock)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	int one = 1;
 
@@ -77,7 +77,7 @@ int tunnel_open(int port, const char **err)
 	char buf[HDR_MAX];
 	size_t len = 0;
 	int fd, n, rc = 0;
-	struct timeval tv = { .tv_sec = 10 };
+	struct timeval tv = {.tv_sec = 10};
 
 	fd = connect_start(port, false);
 	if (fd < 0) {
@@ -132,11 +132,12 @@ static int hs_event(int ep, int i, int fd, struct hs *h, int port)
 	char req[512];
 	int err = 0, n;
 	socklen_t el = sizeof(err);
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 
 	if (h->st == HS_CONNECTING) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err)
-			die("tunnel %d: connect to port %d: %s", i, port, strerror(err ? err : errno));
+			die("tunnel %d: connect to port %d: %s", i, port,
+			    strerror(err ? err : errno));
 		n = request(req, sizeof(req), port);
 		if (send(fd, req, n, MSG_NOSIGNAL) != n)
 			die("tunnel %d: short send of the request", i);
@@ -175,7 +176,7 @@ void tunnels_open(int port, int n, int *fds, double timeout_s)
 		die("out of memory");
 	while (open < n) {
 		while (next < n && inflight < INFLIGHT) {
-			struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = next };
+			struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = next};
 
 			fds[next] = connect_start(port, true);
 			if (fds[next] < 0)
@@ -214,7 +215,7 @@ void tunnels_ping(const int *fds, int n, int size, double timeout_s)
 		die("out of memory");
 	memset(msg, 'p', size);
 	for (int i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 
 		if (send(fds[i], msg, size, MSG_NOSIGNAL) != size)
 			die("tunnel %d: short send of the ping", i);
@@ -239,7 +240,8 @@ void tunnels_ping(const int *fds, int n, int size, double timeout_s)
 					die("tunnel %d: ping came back altered", i);
 			got[i] += r;
 			if (got[i] > size)
-				die("tunnel %d: %d bytes echoed for a %d-byte ping", i, got[i], size);
+				die("tunnel %d: %d bytes echoed for a %d-byte ping", i, got[i],
+				    size);
 			if (got[i] == size) {
 				done++;
 				epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);

@@ -20,7 +20,7 @@ uint64_t now_ns(void)
 
 void sleep_s(double secs)
 {
-	struct timespec ts = { .tv_sec = (time_t)secs };
+	struct timespec ts = {.tv_sec = (time_t)secs};
 
 	ts.tv_nsec = (long)((secs - ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) < 0)
