@@ -187,8 +187,8 @@ timeouts() {
 	expect_error 4 "unknown keyword 'tune.bufsize' in 'global' section"
 	printf 'frontend fe\n    bind :1\n    option httplog\n' >"$CFG"
 	expect_error 3 "unknown option 'httplog'"
-	printf 'frontend fe\n    bind :1\n    http-request deny\n' >"$CFG"
-	expect_error 3 "unknown keyword 'http-request' in 'frontend' section"
+	printf 'frontend fe\n    bind :1\n    http-after-response set-header a b\n' >"$CFG"
+	expect_error 3 "unknown keyword 'http-after-response' in 'frontend' section"
 	printf 'maxconn 5\n' >"$CFG"
 	expect_error 1 "unknown keyword 'maxconn' out of section"
 }

@@ -148,6 +148,9 @@ expect_400() {
 	expect_400 uri "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n"
 	expect_400 del "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n"
 	expect_400 name "GET / HTTP/1.1\r\nHost: a\r\nBad Name: v\r\n\r\n"
+	# stricter than HAProxy 2.6, which forwards both: llhttp's strict mode
+	expect_400 ctl "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n"
+	expect_400 cllist "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2, 2\r\n\r\nab"
 }
 
 @test "two different Host -> 400; the same Host twice is forwarded once" {
@@ -245,4 +248,132 @@ EOF
 	refute grep -qi '^upgrade' "$LOGDIR/srv.rec/1.head"
 	grep -q $'^X-Keep: 1\r$' "$LOGDIR/srv.rec/1.head"
 	refute grep -qi '^te:' "$LOGDIR/srv.rec/2.head"
+}
+
+# --- rules and options (expected bytes taken from haproxy 2.6) -------------------------------------
+
+RULES='    monitor-uri /mon
+    option forwardfor except 10.0.0.0/8
+    http-request deny deny_status 429 if { path_beg /d429 }
+    http-request deny if { path_beg /deny }
+    http-request return status 404 if { path_beg /r404 }
+    http-request return status 202 content-type text/plain string "a b" if { path_beg /r202 }
+    http-request set-header X-Set one
+    http-request add-header X-Add two
+    http-request add-header X-Src %[src]
+    http-request del-header X-Del
+    acl is_get method GET
+    http-request set-header X-Only-Get yes if is_get
+    http-response set-header X-Res three
+    http-response del-header Content-Type unless { path_beg /keep }'
+
+@test "monitor-uri answers HAProxy's 200 page and keeps the connection" {
+	start_srv cl
+	start_proxy "$RULES"
+	send_raw mon "GET /mon HTTP/1.1\r\nHost: a\r\n\r\n" "GET http://a/mon HTTP/1.1\r\nHost: a\r\n\r\n"
+	local page='HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n'
+	diff <(printf "$page$page\n## open\n") "$LOGDIR/mon.out"
+	[ -z "$(ls -A "$LOGDIR/srv.rec")" ]
+}
+
+@test "http-request deny: HAProxy's 403 (and deny_status) page, keep-alive unless a body came" {
+	start_srv cl
+	start_proxy "$RULES"
+	send_raw deny "GET /deny HTTP/1.1\r\nHost: a\r\n\r\n" "GET /d429 HTTP/1.1\r\nHost: a\r\n\r\n"
+	diff <(printf 'HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\nHTTP/1.1 429 Too Many Requests\r\ncontent-length: 117\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n\n## open\n') "$LOGDIR/deny.out"
+	send_raw body "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+	grep -qi $'^connection: close\r$' "$LOGDIR/body.out"
+	[ "$(tail -n1 "$LOGDIR/body.out")" = "## closed" ]
+	[ -z "$(ls -A "$LOGDIR/srv.rec")" ]
+	wait_for_log "$LOGDIR/wsplice.log" ' 403 .* PR-- .*"GET /deny HTTP/1.1"'
+}
+
+@test "http-request return: status, content-type, string as HAProxy sends them" {
+	start_srv cl
+	start_proxy "$RULES"
+	send_raw ret "GET /r404 HTTP/1.1\r\nHost: a\r\n\r\n" "GET /r202 HTTP/1.1\r\nHost: a\r\n\r\n"
+	local want
+	want=$(printf 'HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\nHTTP/1.1 202 Accepted\r\ncontent-length: 3\r\ncontent-type: text/plain\r\n\r\na b')
+	[ "$(cat "$LOGDIR/ret.out")" = "$want"$'\n## open' ]
+}
+
+@test "set/add/del-header, forwardfor appended after the client's, http-response rules" {
+	start_srv cl
+	start_proxy "$RULES"
+	send_raw hdr "GET / HTTP/1.1\r\nHost: a\r\nX-Set: old\r\nX-Del: d\r\nX-Add: first\r\nX-Forwarded-For: 9.9.9.9\r\n\r\n" \
+		"POST /keep HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz"
+	local h=$LOGDIR/srv.rec/1.head
+	cat "$h"
+	[ "$(grep -i '^x-set' "$h" | tr -d '\r')" = "X-Set: one" ]
+	refute grep -qi '^x-del' "$h"
+	[ "$(grep -i '^x-add' "$h" | tr -d '\r' | paste -sd,)" = "X-Add: first,X-Add: two" ]
+	[ "$(grep -i '^x-forwarded-for' "$h" | tr -d '\r' | paste -sd,)" = "X-Forwarded-For: 9.9.9.9,X-Forwarded-For: 127.0.0.1" ]
+	grep -q $'^X-Src: 127.0.0.1\r$' "$h"
+	grep -q $'^X-Only-Get: yes\r$' "$h"
+	refute grep -qi '^x-only-get' "$LOGDIR/srv.rec/2.head"
+	# responses: X-Res on both, Content-Type removed from the first only
+	[ "$(grep -ci $'^x-res: three\r$' "$LOGDIR/hdr.out")" -eq 2 ]
+	[ "$(grep -ci '^content-type' "$LOGDIR/hdr.out")" -eq 1 ]
+}
+
+@test "option forwardfor if-none, header NAME, except NET" {
+	start_srv cl
+	start_proxy '    option forwardfor header X-Client if-none'
+	send_raw ff "GET / HTTP/1.1\r\nHost: a\r\n\r\n" "GET / HTTP/1.1\r\nHost: a\r\nX-Client: 1.1.1.1\r\n\r\n"
+	grep -q $'^X-Client: 127.0.0.1\r$' "$LOGDIR/srv.rec/1.head"
+	[ "$(grep -ci '^x-client' "$LOGDIR/srv.rec/2.head")" -eq 1 ]
+	grep -q $'^X-Client: 1.1.1.1\r$' "$LOGDIR/srv.rec/2.head"
+	common_teardown
+	rm -rf "$LOGDIR/srv.rec"
+	start_srv cl
+	start_proxy '    option forwardfor except 127.0.0.0/8'
+	send_raw ex "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	refute grep -qi '^x-forwarded-for' "$LOGDIR/srv.rec/1.head"
+}
+
+@test "errorfile (from defaults too) replaces a page byte for byte" {
+	printf 'HTTP/1.1 503 Custom\r\nContent-Length: 2\r\n\r\nhi' >"$LOGDIR/503.http"
+	printf 'HTTP/1.1 403 Go away\r\nContent-Length: 3\r\n\r\nno\n' >"$LOGDIR/403.http"
+	write_cfg "$LOGDIR/wsplice.cfg" <<EOC
+defaults
+    mode http
+    timeout client 30s
+    errorfile 503 $LOGDIR/503.http
+frontend fe
+    bind 127.0.0.1:$FE
+    errorfile 403 $LOGDIR/403.http
+    http-request deny if { path_beg /deny }
+    default_backend nobody
+backend nobody
+EOC
+	start_wsplice "$LOGDIR/wsplice.cfg" -dS
+	wait_for_port "$FE"
+	# wsplice closes after its own 503 (HAProxy keeps the connection)
+	send_raw ef "GET /none HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(cat "$LOGDIR/ef.out")" = $'HTTP/1.1 503 Custom\r\nContent-Length: 2\r\n\r\nhi\n## closed' ]
+	send_raw deny "GET /deny HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(cat "$LOGDIR/deny.out")" = $'HTTP/1.1 403 Go away\r\nContent-Length: 3\r\n\r\nno\n\n## open' ]
+}
+
+# check_cfg NAME BODY MESSAGE: "wsplice -c" refuses a frontend with BODY and prints MESSAGE.
+check_cfg() {
+	write_cfg "$LOGDIR/$1.cfg" <<EOC
+frontend fe
+    mode http
+    bind 127.0.0.1:$FE
+$2
+EOC
+	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/$1.cfg"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$3"* ]]
+}
+
+@test "config: header injection, log-format, missing errorfile, bad deny_status are refused" {
+	check_cfg crlf '    http-request set-header X-A "a\r\nb"' 'contains CR or LF'
+	check_cfg fmt '    http-request set-header X-A "a%[hdr(x)]"' 'log-format expressions are not supported yet'
+	check_cfg ef '    errorfile 503 /nonexistent/file' "errorfile : error opening file '/nonexistent/file'."
+	check_cfg st '    http-request deny deny_status 999' "Unexpected status code '999'."
+	check_cfg act '    http-request frob' "but got 'frob'"
+	check_cfg name '    http-request set-header "X A" v' "invalid character ' ' in header name"
 }

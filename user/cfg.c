@@ -344,6 +344,8 @@ static int px_inherit(struct proxy *px, const struct proxy *def)
 	}
 	px->mode = def->mode;
 	px->options = def->options;
+	if (cfg_http_inherit(px, def) < 0)
+		return -ENOMEM;
 	px->log_global = def->log_global;
 	px->lb = def->lb;
 	if (px->cap & PX_CAP_FE) {
@@ -566,6 +568,8 @@ static int dispatch(struct cfg_parser *p, char **args, int n)
 		return 0;
 	table = p->kw.sect == CFG_SEC_GLOBAL ? cfg_global_kws : cfg_proxy_kws;
 	kw = kw_lookup(table, args[0]);
+	if (!kw && table == cfg_proxy_kws)
+		kw = kw_lookup(cfg_http_kws, args[0]);
 	if (!kw)
 		cfg_alert(p, "unknown keyword '%s' in '%s' section", args[0],
 			  sect_names[p->kw.sect]);
@@ -873,6 +877,7 @@ static void px_free(struct proxy *px)
 		free(s->id);
 		free(s);
 	}
+	cfg_http_free(px);
 	acl_list_free(px->acls);
 	cfg_httpchk_free(px->httpchk);
 	lb_tbl_free(px->lb_tbl);

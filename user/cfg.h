@@ -15,6 +15,10 @@
  * Everything here is owned by struct config and freed by cfg_free().
  */
 
+struct http_rule;
+struct http_fwdfor;
+struct http_errfile;
+
 enum px_mode {
 	PX_MODE_HTTP,
 	PX_MODE_TCP,
@@ -199,6 +203,14 @@ struct proxy {
 	struct server *lb_last;		/* last server picked, for round-robin tie breaks */
 	unsigned int lb_pos;		/* static-rr position */
 	struct lb_tbl *lb_tbl;		/* static-rr map and hashing tables (lb_hash.c) */
+
+	/* config, appended (cfg_http.c; run time in http_rules.c) */
+	struct http_rule *http_req_rules;	/* "http-request", in order */
+	struct http_rule *http_res_rules;	/* "http-response", in order */
+	unsigned int n_res_rules;
+	struct http_fwdfor *fwdfor;		/* "option forwardfor"; NULL: off */
+	char *monitor_uri;			/* "monitor-uri" */
+	struct http_errfile *errfiles;		/* "errorfile" */
 };
 
 struct global {
@@ -288,6 +300,14 @@ struct cfg_kw {
 
 extern const struct cfg_kw cfg_global_kws[];	/* terminated by a NULL kw */
 extern const struct cfg_kw cfg_proxy_kws[];
+extern const struct cfg_kw cfg_http_kws[];	/* proxy keywords of cfg_http.c */
+
+/* "[no] option forwardfor ...", called by the "option" parser (same contract as cfg_kw_fn). */
+int cfg_http_forwardfor(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+/* What a proxy takes from "defaults": option forwardfor and errorfile. 0 or -ENOMEM. */
+int cfg_http_inherit(struct proxy *px, const struct proxy *def);
+/* Frees what cfg_http.c allocated in px. */
+void cfg_http_free(struct proxy *px);
 
 /*
  * The tokenizer, HAProxy's rules: words split on spaces, '#' starts a comment, double quotes

@@ -976,6 +976,8 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 	const char *o = n > 1 ? args[1] : "";
 	size_t i;
 
+	if (!strcmp(o, "forwardfor"))
+		return cfg_http_forwardfor(ctx, args, n, err, errlen);
 	for (i = 0; i < sizeof(options) / sizeof(options[0]) && strcmp(o, options[i].name); i++)
 		;
 	if (i == sizeof(options) / sizeof(options[0])) {

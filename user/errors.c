@@ -18,14 +18,43 @@ static const struct err_page pages[] = {
 	/* monitor-uri's answer */
 	{ 200, "OK", BODY(200, "OK", "Service ready."), false },
 	{ 400, "Bad request", BODY(400, "Bad request", "Your browser sent an invalid request."), true },
+	{ 401, "Unauthorized",
+	  BODY(401, "Unauthorized", "You need a valid user and password to access this content."),
+	  false },
 	{ 403, "Forbidden", BODY(403, "Forbidden", "Request forbidden by administrative rules."), false },
+	{ 404, "Not Found", BODY(404, "Not Found", "The resource could not be found."), false },
+	{ 405, "Method Not Allowed",
+	  BODY(405, "Method Not Allowed",
+	       "A request was made of a resource using a request method not supported by that "
+	       "resource"),
+	  false },
+	/* sic: HAProxy 2.6 titles its 407 page "Unauthorized" */
+	{ 407, "Unauthorized",
+	  BODY(407, "Unauthorized", "You need a valid user and password to access this content."),
+	  false },
 	{ 408, "Request Time-out",
 	  BODY(408, "Request Time-out", "Your browser didn't send a complete request in time."), true },
+	{ 410, "Gone",
+	  BODY(410, "Gone", "The resource is no longer available and will not be available again."),
+	  false },
+	{ 413, "Payload Too Large",
+	  BODY(413, "Payload Too Large", "The request entity exceeds the maximum allowed."), false },
+	{ 421, "Misdirected Request",
+	  BODY(421, "Misdirected Request", "Request sent to a non-authoritative server."), false },
 	{ 422, "Unprocessable Content",
 	  BODY(422, "Unprocessable Content", "The server cannot process the contained instructions."),
 	  true, true },
+	{ 425, "Too Early", BODY(425, "Too Early", "Your browser sent early data."), false },
+	{ 429, "Too Many Requests",
+	  BODY(429, "Too Many Requests", "You have sent too many requests in a given amount of time."),
+	  false },
 	{ 500, "Internal Server Error",
 	  BODY(500, "Internal Server Error", "An internal server error occurred."), false },
+	/* sic: the leading dot is in HAProxy 2.6's page */
+	{ 501, "Not Implemented",
+	  BODY(501, "Not Implemented",
+	       ".The server does not support the functionality required to fulfill the request."),
+	  false },
 	{ 502, "Bad Gateway",
 	  BODY(502, "Bad Gateway", "The server returned an invalid or incomplete response."), false },
 	{ 503, "Service Unavailable",
@@ -72,4 +101,33 @@ const char *http_error(int code, bool close, size_t *len)
 		cache_len[i][close] = build(&pages[i], close, cache[i][close], sizeof(cache[i][close]));
 	*len = cache_len[i][close];
 	return cache[i][close];
+}
+
+bool http_error_known(int code)
+{
+	for (size_t i = 0; i < NPAGES; i++)
+		if (pages[i].code == code)
+			return true;
+	return false;
+}
+
+const char *http_reason(int code)
+{
+	static const struct {
+		int code;
+		const char *reason;
+	} extra[] = {
+		{ 100, "Continue" },	{ 101, "Switching Protocols" }, { 201, "Created" },
+		{ 202, "Accepted" },	{ 204, "No Content" },		{ 301, "Moved Permanently" },
+		{ 302, "Found" },	{ 303, "See Other" },		{ 304, "Not Modified" },
+		{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
+	};
+
+	for (size_t i = 0; i < NPAGES; i++)
+		if (pages[i].code == code)
+			return pages[i].title;
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (extra[i].code == code)
+			return extra[i].reason;
+	return "Other";
 }

@@ -14,4 +14,10 @@
  */
 const char *http_error(int code, bool close, size_t *len);
 
+/* True when HAProxy 2.6 has a default page for code (what "deny_status" accepts). */
+bool http_error_known(int code);
+
+/* The reason phrase HAProxy puts after code ("Other" for codes it does not name). */
+const char *http_reason(int code);
+
 #endif /* WSPLICE_ERRORS_H */

@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "errors.h"
+#include "http_rules.h"
 #include "listener.h"
 #include "log.h"
 #include "relay.h"
@@ -266,6 +267,22 @@ void stream_reap(struct ctx *ctx)
 	}
 }
 
+/* The response for code: an errorfile of the backend, else of the frontend, else HAProxy's. */
+static const char *error_page(const struct stream *s, int code, bool close, size_t *len)
+{
+	const struct http_errfile *e = NULL;
+
+	if (s->be && s->be != s->fe)
+		e = http_errfile_find(s->be->errfiles, code);
+	if (!e)
+		e = http_errfile_find(s->fe->errfiles, code);
+	if (e) {
+		*len = e->len;
+		return e->data;
+	}
+	return http_error(code, close, len);
+}
+
 /* Queues an error page for the client and ends the stream once it is sent. */
 static void stream_error(struct stream *s, int code, char cause, char state)
 {
@@ -274,7 +291,7 @@ static void stream_error(struct stream *s, int code, char cause, char state)
 	size_t len;
 
 	set_term(s, cause, state);
-	page = http_error(code, close, &len);
+	page = error_page(s, code, close, &len);
 	s->status = code;
 	buf_release(&s->res.out);
 	if (!buf_append(&s->res.out, page, len, len))
@@ -301,15 +318,12 @@ static void keep_reqline(struct stream *s, const char *base)
 
 /* Picks the backend: the first matching use_backend rule, else default_backend, else the
  * proxy itself when it is a "listen". NULL: nobody to serve it (503). */
-static struct proxy *route(struct stream *s, const char *base)
+static struct proxy *route(struct stream *s, const struct acl_sample *smp)
 {
-	struct http_hdr hdrs[HTTP_MAX_HDRS];
-	struct acl_sample smp = { .src = (struct sockaddr *)&s->cli_addr };
 	struct switching_rule *r;
 
-	http_acl_sample(&s->req.msg, base, hdrs, &smp);
 	for (r = s->fe->rules; r; r = r->next)
-		if (!r->cond || acl_cond_eval(r->cond, &smp))
+		if (!r->cond || acl_cond_eval(r->cond, smp))
 			return r->be;
 	if (s->fe->defbe)
 		return s->fe->defbe;
@@ -376,13 +390,21 @@ static bool put_headers(struct buf *out, const struct http_msg *m, const char *b
 	return ok;
 }
 
-/* The request head as the server gets it: same line, hop-by-hop headers rewritten. */
-static bool build_request_head(struct stream *s, const char *base)
+/*
+ * The request head as the server gets it: same line, hop-by-hop headers rewritten, the rules'
+ * headers (rw) appended.
+ */
+static bool build_request_head(struct stream *s, const char *base, const struct http_rw *rw)
 {
 	const struct http_msg *m = &s->req.msg;
 	struct buf *out = &s->req.out;
-	char line[64];
-	int n;
+	char line[64], extra[4096];
+	int n, elen = http_rw_format(rw, extra, sizeof(extra) - 32);
+
+	if (elen < 0 || rw->overflow)
+		return false;
+	if (!s->upgrade_req && s->srv_close)
+		strcpy(extra + elen, "Connection: close\r\n");
 
 	n = snprintf(line, sizeof(line), " HTTP/%d.%d\r\n", m->p.http_major, m->p.http_minor);
 	if (!buf_append(out, base + m->method.off, m->method.len, STREAM_BUFSIZE) ||
@@ -392,8 +414,113 @@ static bool build_request_head(struct stream *s, const char *base)
 		return false;
 	/* An upgrade keeps its Connection header untouched; otherwise the server side follows
 	 * http-server-close (close after each response) or keep-alive. */
-	return put_headers(out, m, base, s->upgrade_req,
-			   s->upgrade_req ? NULL : (s->srv_close ? "Connection: close\r\n" : NULL));
+	return put_headers(out, m, base, s->upgrade_req, extra);
+}
+
+/*
+ * The request is answered here (deny, return, monitor-uri): resp goes to the client, nothing to a
+ * server. A request without a body keeps its connection; one with a body closes it after, rather
+ * than reading the body to find the next request (HAProxy drains it and keeps the connection).
+ */
+static bool local_reply_closes(struct stream *s)
+{
+	struct http_msg *m = &s->req.msg;
+	size_t used;
+
+	if (http_parse_body(m, buf_ptr(&s->req.in) + m->head_len, 0, &used) != 1)
+		s->cli_close = true;
+	return s->cli_close;
+}
+
+static void local_reply(struct stream *s, int status)
+{
+	s->status = status;
+	buf_consume(&s->req.in, s->req.msg.head_len);
+	s->req.fwd = 0;
+	side_close(s, &s->ss);
+	s->idle_srv = NULL;
+	s->res.msg.state = HTTP_MSG_DONE;
+	/* ST_HTTP ends the transaction as soon as the response is sent */
+	s->st = s->cli_close ? ST_CLOSING : ST_HTTP;
+}
+
+/* "http-request return": HAProxy's head, lower-case, a Content-Length always. */
+static void reply_return(struct stream *s, const struct http_rule *r)
+{
+	bool close = local_reply_closes(s);
+	size_t blen = r->body ? strlen(r->body) : 0;
+	char head[512];
+	int n;
+
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s%s%s\r\n",
+		     r->status, http_reason(r->status), blen, r->ctype ? "content-type: " : "",
+		     r->ctype ? r->ctype : "", r->ctype ? "\r\n" : "",
+		     close ? "connection: close\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    !buf_append(&s->res.out, head, n, STREAM_BUFSIZE) ||
+	    !buf_append(&s->res.out, r->body ? r->body : "", blen, STREAM_BUFSIZE))
+		return stream_error(s, 500, 'P', 'R');
+	local_reply(s, r->status);
+}
+
+/* A page (deny, monitor-uri): an errorfile or HAProxy's. */
+static void reply_page(struct stream *s, int status, bool deny)
+{
+	bool close = local_reply_closes(s);
+	const char *page;
+	size_t len;
+
+	if (deny)
+		set_term(s, 'P', 'R');
+	page = error_page(s, status, close, &len);
+	if (!buf_append(&s->res.out, page, len, STREAM_BUFSIZE))
+		return stream_error(s, 500, 'P', 'R');
+	local_reply(s, status);
+}
+
+/* Runs a deny or return rule. */
+static void reply_rule(struct stream *s, const struct http_rule *r)
+{
+	if (r->act == HTTP_ACT_RETURN)
+		reply_return(s, r);
+	else
+		reply_page(s, r->status, true);
+}
+
+/*
+ * monitor-uri, the frontend's http-request rules, routing, the backend's, then forwardfor and
+ * the http-response conditions. Returns false when the request was answered here (or failed).
+ */
+static bool request_rules(struct stream *s, const char *base, struct http_rw *rw)
+{
+	struct http_hdr hdrs[HTTP_MAX_HDRS];
+	struct acl_sample smp = { .src = (struct sockaddr *)&s->cli_addr };
+	struct http_msg *m = &s->req.msg;
+	const struct http_rule *r;
+
+	if (s->fe->monitor_uri && http_uri_is(m, base, s->fe->monitor_uri)) {
+		reply_page(s, 200, false);
+		return false;
+	}
+	http_acl_sample(m, base, hdrs, &smp);
+	http_rw_init(rw, smp.src);
+	if ((r = http_rules_request(s->fe->http_req_rules, m, base, &smp, rw))) {
+		reply_rule(s, r);
+		return false;
+	}
+	s->be = route(s, &smp);
+	if (!s->be) {
+		stream_error(s, 503, 'P', 'R');
+		return false;
+	}
+	if (s->be != s->fe && (r = http_rules_request(s->be->http_req_rules, m, base, &smp, rw))) {
+		reply_rule(s, r);
+		return false;
+	}
+	http_fwdfor_apply(s->be->fwdfor ? s->be->fwdfor : s->fe->fwdfor, m, base, &smp, rw);
+	s->res_rules_fe = http_rules_response_mask(s->fe->http_res_rules, &smp);
+	s->res_rules_be = s->be == s->fe ? 0 : http_rules_response_mask(s->be->http_res_rules, &smp);
+	return true;
 }
 
 /* A complete request head is at the start of req.in: route it and start the server side. */
@@ -401,6 +528,7 @@ static void on_request_head(struct stream *s)
 {
 	const char *base = buf_ptr(&s->req.in);
 	struct http_msg *m = &s->req.msg;
+	struct http_rw rw;
 	enum ws_req ws;
 	int code;
 
@@ -419,14 +547,13 @@ static void on_request_head(struct stream *s)
 	if (m->te_cl)
 		s->cli_close = true;
 	s->upgrade_req = ws == WS_REQ_OK;
-	s->be = route(s, base);
-	if (!s->be)
-		return stream_error(s, 503, 'P', 'R');
+	if (!request_rules(s, base, &rw))
+		return;
 	s->srv_close = (s->be->options & PX_O_HTTP_SERVER_CLOSE) ||
 		       (s->fe->options & PX_O_HTTP_SERVER_CLOSE) || s->upgrade_req || m->te_cl;
 	if (!pick_server(s, base))
 		return stream_error(s, 503, 'S', 'C');
-	if (!build_request_head(s, base))
+	if (!build_request_head(s, base, &rw))
 		return stream_error(s, 400, 'P', 'R');
 	/* the head's bytes are gone from here on: everything needed was taken above */
 	buf_consume(&s->req.in, m->head_len);
@@ -568,19 +695,28 @@ static int chan_parse_body(struct chan *c)
 	return r < 0 ? -1 : 0;
 }
 
+/* The response head as the client gets it: the backend's http-response rules, then the
+ * frontend's (HAProxy's order), and the client connection's fate. */
 static bool build_response_head(struct stream *s, const char *base)
 {
-	const struct http_msg *m = &s->res.msg;
+	struct http_msg *m = &s->res.msg;
 	struct buf *out = &s->res.out;
-	const char *extra = NULL;
-	char line[64];
+	char line[64], extra[4096];
+	struct http_rw rw;
 	int n;
 
+	http_rw_init(&rw, (struct sockaddr *)&s->cli_addr);
+	if (s->be != s->fe)
+		http_rules_response(s->be->http_res_rules, s->res_rules_be, m, base, &rw);
+	http_rules_response(s->fe->http_res_rules, s->res_rules_fe, m, base, &rw);
+	n = http_rw_format(&rw, extra, sizeof(extra) - 32);
+	if (n < 0 || rw.overflow)
+		return false;
 	if (s->cli_close || http_msg_needs_eof(m)) {
 		s->cli_close = true;
-		extra = "connection: close\r\n";
+		strcpy(extra + n, "connection: close\r\n");
 	} else if (s->req.msg.p.http_minor == 0) {
-		extra = "connection: keep-alive\r\n";
+		strcpy(extra + n, "connection: keep-alive\r\n");
 	}
 	n = snprintf(line, sizeof(line), "HTTP/%d.%d %d ", m->p.http_major, m->p.http_minor,
 		     m->status);

@@ -95,6 +95,7 @@ struct stream {
 	bool logged;		/* the transaction's line was written */
 	bool killed;		/* closed, waiting to be freed */
 	bool splice_failed;	/* the kernel refused this tunnel: it stays in user space */
+	uint64_t res_rules_fe, res_rules_be; /* http-response rules that apply (http_rules.h) */
 };
 
 /* Accepts ownership of a connected client socket for frontend fe. */
