@@ -105,3 +105,37 @@ clean:
 	rm -rf $(OUTPUT) wsplice
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+
+# --- fuzz: libFuzzer over the HTTP glue (make fuzz; tests/80-fuzz.bats runs it for 20 s) -------
+# Its own objects, built by clang with the fuzzer's instrumentation and the sanitizers, so that
+# the daemon's build flags are not touched. They depend on this Makefile: new flags rebuild them.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -fno-omit-frame-pointer -Wall -Wextra -Werror \
+	-Wno-missing-field-initializers -Iinclude -Iuser -I$(LLHTTP_INC) -D_GNU_SOURCE \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/user/%.o,http http_rules acl) \
+	$(patsubst %,$(OUTPUT)/fuzz/llhttp/%.o,api http llhttp) $(OUTPUT)/fuzz/fuzz_http.o
+
+.PHONY: fuzz
+fuzz: $(OUTPUT)/fuzz/fuzz_http
+
+$(OUTPUT)/fuzz/user/%.o: user/%.c Makefile
+	$(call msg,FUZZ-CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_http.o: tests/fuzz/fuzz_http.c Makefile
+	$(call msg,FUZZ-CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/fuzz/llhttp/%.o: $(LLHTTP_SRC)/%.c Makefile
+	$(call msg,FUZZ-CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(filter-out -Werror -Wall -Wextra,$(FUZZ_CFLAGS)) -w -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_http: $(FUZZ_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(filter %.o,$^) -o $@
+
+-include $(wildcard $(OUTPUT)/fuzz/*.d $(OUTPUT)/fuzz/user/*.d)
