@@ -208,7 +208,7 @@ static void start_request(struct stream *s)
 	s->log_srv = NULL;
 	memcpy(s->term, "--", 3);
 	s->retries = 0;
-	s->upgrade_req = s->head_req = s->cli_close = false;
+	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
 	s->logged_asap = s->logged = false;
 	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = 0;
 	s->t_start = loop_now_ms(s->ctx->loop);
@@ -418,36 +418,27 @@ static bool build_request_head(struct stream *s, const char *base, const struct 
 }
 
 /*
- * The request is answered here (deny, return, monitor-uri): resp goes to the client, nothing to a
- * server. A request without a body keeps its connection; one with a body closes it after, rather
- * than reading the body to find the next request (HAProxy drains it and keeps the connection).
+ * The request is answered here (deny, return, monitor-uri): the response goes to the client,
+ * nothing to a server, and the request's body, if any, is read and dropped (HAProxy does the
+ * same) so that the connection can carry the next request.
  */
-static bool local_reply_closes(struct stream *s)
-{
-	struct http_msg *m = &s->req.msg;
-	size_t used;
-
-	if (http_parse_body(m, buf_ptr(&s->req.in) + m->head_len, 0, &used) != 1)
-		s->cli_close = true;
-	return s->cli_close;
-}
-
 static void local_reply(struct stream *s, int status)
 {
 	s->status = status;
+	s->local = true;
 	buf_consume(&s->req.in, s->req.msg.head_len);
 	s->req.fwd = 0;
 	side_close(s, &s->ss);
 	s->idle_srv = NULL;
 	s->res.msg.state = HTTP_MSG_DONE;
-	/* ST_HTTP ends the transaction as soon as the response is sent */
-	s->st = s->cli_close ? ST_CLOSING : ST_HTTP;
+	/* ST_HTTP ends the transaction once the response is sent and the body dropped */
+	s->st = ST_HTTP;
 }
 
 /* "http-request return": HAProxy's head, lower-case, a Content-Length always. */
 static void reply_return(struct stream *s, const struct http_rule *r)
 {
-	bool close = local_reply_closes(s);
+	bool close = s->cli_close;
 	size_t blen = r->body ? strlen(r->body) : 0;
 	char head[512];
 	int n;
@@ -466,7 +457,7 @@ static void reply_return(struct stream *s, const struct http_rule *r)
 /* A page (deny, monitor-uri): an errorfile or HAProxy's. */
 static void reply_page(struct stream *s, int status, bool deny)
 {
-	bool close = local_reply_closes(s);
+	bool close = s->cli_close;
 	const char *page;
 	size_t len;
 
@@ -804,6 +795,11 @@ static void process_http(struct stream *s)
 
 	if (chan_parse_body(&s->req) < 0)
 		return stream_error(s, 400, 'P', 'D');
+	if (s->local) {
+		/* answered locally: the request body has nowhere to go */
+		buf_consume(&s->req.in, s->req.fwd);
+		s->req.fwd = 0;
+	}
 	if (s->res.msg.state == HTTP_MSG_HEAD) {
 		r = http_parse_head(&s->res.msg, buf_ptr(&s->res.in), buf_len(&s->res.in));
 		if (r < 0)

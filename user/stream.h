@@ -91,6 +91,7 @@ struct stream {
 	bool cli_close;		/* close the client connection after this response */
 	bool srv_close;		/* close the server connection after this response */
 	bool head_req;		/* the request method is HEAD */
+	bool local;		/* answered by the proxy itself; the request body is dropped */
 	bool logged_asap;	/* the logasap line was written */
 	bool logged;		/* the transaction's line was written */
 	bool killed;		/* closed, waiting to be freed */
