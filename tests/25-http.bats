@@ -189,6 +189,25 @@ expect_400() {
 	wait_for_log "$LOGDIR/wsplice.log" ' 502 .* SH-- '
 }
 
+@test "server response chunked with a Content-Length: CL dropped, server connection not reused" {
+	start_srv tecl
+	start_proxy
+	send_raw tecl "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n" "GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(grep -c '^HTTP/1.1 200 OK' "$LOGDIR/tecl.out")" -eq 2 ]
+	refute grep -qi '^content-length' "$LOGDIR/tecl.out"
+	[ "$(tail -n1 "$LOGDIR/tecl.out")" = "## open" ]
+	# the server connection closed after each response: none stays idle for reuse
+	command -v ss >/dev/null || skip "ss (iproute2) is not installed"
+	wait_until 5 '[ "$(ss -Htn state established "( dport = :$HT )" | wc -l)" -eq 0 ]'
+}
+
+@test "server response with two different Content-Length -> 502" {
+	start_srv cl2
+	start_proxy
+	send_raw cl2 "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(status_line cl2)" = "HTTP/1.1 502 Bad Gateway" ]
+}
+
 # --- only the connection concerned closes ----------------------------------------------------------
 
 @test "a rejected request leaves another client's connection alone" {

@@ -73,7 +73,7 @@ static int on_header_field_complete(llhttp_t *p)
 	 * merges them. Let llhttp parse this one afresh; http_check_request() then refuses values
 	 * that differ (llhttp keeps the last).
 	 */
-	if (p->type == HTTP_REQUEST && (p->flags & F_CONTENT_LENGTH) && n.len == 14 &&
+	if ((p->flags & F_CONTENT_LENGTH) && n.len == 14 &&
 	    !strncasecmp(m->base + n.off, "content-length", 14)) {
 		p->flags &= ~F_CONTENT_LENGTH;
 		p->content_length = 0;
@@ -122,10 +122,9 @@ void http_msg_init(struct http_msg *m, llhttp_type_t type)
 	memset(m, 0, sizeof(*m));
 	llhttp_init(&m->p, type, &settings);
 	m->p.data = m;
-	/* Transfer-Encoding with Content-Length: HAProxy lets the former win in a request (and
-	 * drops the latter, see http_check_request); llhttp would refuse the message. */
-	if (type == HTTP_REQUEST)
-		llhttp_set_lenient_chunked_length(&m->p, 1);
+	/* Transfer-Encoding with Content-Length: HAProxy lets the former win (and drops the
+	 * latter, see http_check_request/response); llhttp would refuse the message. */
+	llhttp_set_lenient_chunked_length(&m->p, 1);
 }
 
 int http_parse_head(struct http_msg *m, const char *base, size_t avail)
@@ -373,6 +372,25 @@ static bool is_token(const char *s, size_t len)
 	return true;
 }
 
+/* Every Content-Length is dropped beside a Transfer-Encoding, which frames the body. */
+static void drop_cl(struct http_msg *m, const char *base)
+{
+	for (int i = http_hdr_find(m, base, "content-length", 0); i >= 0;
+	     i = http_hdr_find(m, base, "content-length", i + 1)) {
+		m->hdr_drop[i] = true;
+		m->te_cl = true;
+	}
+}
+
+int http_check_response(struct http_msg *m, const char *base)
+{
+	if (http_hdr_find(m, base, "transfer-encoding", 0) >= 0) {
+		drop_cl(m, base);
+		return 0;
+	}
+	return check_cl(m, base) ? 502 : 0;
+}
+
 int http_check_request(struct http_msg *m, const char *base)
 {
 	bool te;
@@ -385,13 +403,9 @@ int http_check_request(struct http_msg *m, const char *base)
 	code = check_te(m, base, &te);
 	if (code)
 		return code;
-	if (te) {
-		for (int i = http_hdr_find(m, base, "content-length", 0); i >= 0;
-		     i = http_hdr_find(m, base, "content-length", i + 1)) {
-			m->hdr_drop[i] = true;
-			m->te_cl = true;
-		}
-	} else if ((code = check_cl(m, base))) {
+	if (te)
+		drop_cl(m, base);
+	else if ((code = check_cl(m, base))) {
 		return code;
 	}
 	return check_host(m, base);

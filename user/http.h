@@ -46,7 +46,7 @@ struct http_msg {
 	unsigned int nhdr;
 	bool hdr_overflow;	/* more than HTTP_MAX_HDRS headers */
 	bool in_value;		/* the last header's name is complete */
-	bool te_cl;		/* request with Transfer-Encoding and Content-Length: CL dropped */
+	bool te_cl;		/* Transfer-Encoding and Content-Length: CL dropped */
 	bool hdr_drop[HTTP_MAX_HDRS]; /* headers not forwarded (duplicates, CL beside TE) */
 	uint32_t parsed;	/* bytes of the head already given to llhttp */
 	uint32_t head_len;	/* length of the head once complete */
@@ -115,6 +115,13 @@ bool http_list_next(const char *v, size_t len, size_t *pos, const char **tok, si
  * m->te_cl when Transfer-Encoding overrode a Content-Length: the connection must close after.
  */
 int http_check_request(struct http_msg *m, const char *base);
+
+/*
+ * The same for a response head: Transfer-Encoding wins over Content-Length, which is dropped
+ * (m->te_cl set: the server connection is not reused); identical Content-Length are merged,
+ * different ones make it invalid. Returns 0, or 502.
+ */
+int http_check_response(struct http_msg *m, const char *base);
 
 /* Fills hdrs (HTTP_MAX_HDRS entries) and the request fields of an ACL sample. */
 void http_acl_sample(const struct http_msg *m, const char *base, struct http_hdr *hdrs,

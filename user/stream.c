@@ -751,8 +751,11 @@ static void on_response_head(struct stream *s)
 		http_msg_init(&s->res.msg, HTTP_RESPONSE);
 		return;
 	}
+	if (http_check_response(m, base))
+		return stream_error(s, 502, 'P', 'H');
 	s->status = m->status;
-	if (!http_msg_keep_alive(m))
+	/* a server that framed a body two ways is not trusted with the next request */
+	if (!http_msg_keep_alive(m) || m->te_cl)
 		s->srv_close = true;
 	if (!build_response_head(s, base))
 		return stream_error(s, 502, 'P', 'H');

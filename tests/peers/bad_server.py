@@ -14,6 +14,8 @@ MODE, for every request:
   close       200 with neither: the body ends when the server closes
   garbage     an invalid status line (a proxy must answer 502)
   halfhead    the start of a response head, then closes (502 too)
+  tecl        200 chunked with a Content-Length too (kept alive)
+  cl2         200 with two different Content-Length (502)
 The 200 body is the request body when there is one, else --size bytes of a fixed binary pattern
 (see body_pattern). With --record DIR, request number N (from 1, over all connections) is saved as
 DIR/N.head (the raw head) and DIR/N.body (the decoded body). Prints "listening PORT" when ready.
@@ -138,6 +140,13 @@ class Handler(socketserver.BaseRequestHandler):
         if mode == "garbage":
             s.sendall(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n")
             return False
+        if mode == "tecl":
+            s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\n"
+                      b"3\r\nabc\r\n0\r\n\r\n")
+            return True
+        if mode == "cl2":
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd")
+            return False
         if mode == "halfhead":
             s.sendall(b"HTTP/1.1 200 OK\r\nContent-")
             s.shutdown(socket.SHUT_WR)
@@ -185,7 +194,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
     ap.add_argument("mode", choices=["noaccept", "wrongaccept", "forbidden", "raw101", "cl",
-                                     "chunked", "close", "garbage", "halfhead"])
+                                     "chunked", "close", "garbage", "halfhead", "tecl", "cl2"])
     ap.add_argument("--record")
     ap.add_argument("--size", type=int, default=100000)
     ap.add_argument("--after", default="raw bytes after the 101\n")

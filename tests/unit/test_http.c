@@ -109,6 +109,26 @@ static void test_checks(void)
 	is_int(check("GET / HTTP/1.1\r\nBad Name: v\r\n\r\n"), 400, "space in a name: 400");
 }
 
+/* Parses a response head and checks it; -1 when llhttp refused it. */
+static int check_res(const char *head)
+{
+	http_msg_init(&m, HTTP_RESPONSE);
+	if (http_parse_head(&m, head, strlen(head)) != 1)
+		return -1;
+	return http_check_response(&m, head);
+}
+
+static void test_response_checks(void)
+{
+	is_int(check_res("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n"),
+	       0, "response TE + CL accepted");
+	ok(m.te_cl && m.hdr_drop[1], "its CL dropped, te_cl set");
+	is_int(check_res("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"), 0,
+	       "response identical CL twice accepted");
+	is_int(check_res("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"), 502,
+	       "response different CL: 502");
+}
+
 static void test_rules(void)
 {
 	const char *h = "GET /p HTTP/1.1\r\nHost: a\r\nX-Set: old\r\nX-Del: 1\r\n\r\n";
@@ -149,6 +169,7 @@ int main(void)
 	test_parse();
 	test_lists();
 	test_checks();
+	test_response_checks();
 	test_rules();
 	return done();
 }
