@@ -524,6 +524,8 @@ static void on_request_head(struct stream *s)
 	int code;
 
 	s->t_head = loop_now_ms(s->ctx->loop);
+	/* not routed yet: the previous request's backend must not lend its errorfiles */
+	s->be = NULL;
 	keep_reqline(s, base);
 	s->head_req = m->method.len == 4 && !memcmp(base + m->method.off, "HEAD", 4);
 	s->cli_close = !http_msg_keep_alive(m) || s->ctx->stopping;

@@ -46,6 +46,8 @@ static void exercise_head(struct http_msg *m, const char *base, bool req)
 	check_head(m);
 	if (req)
 		http_check_request(m, base);
+	else
+		http_check_response(m, base);
 	http_acl_sample(m, base, hdrs, &smp);
 	if (smp.path_len && (smp.path < base || smp.path + smp.path_len > base + m->head_len))
 		abort();
