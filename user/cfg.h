@@ -34,6 +34,10 @@ enum px_mode {
 #define PX_O_ALLBACKUPS 0x4	/* "option allbackups" */
 #define PX_O_HTTPCHK 0x8	/* "option httpchk": HTTP health checks */
 #define PX_O_LOG_HEALTH_CHECKS 0x10 /* "option log-health-checks" */
+#define PX_O_HTTPCLOSE 0x20	/* "option httpclose": close both sides after each response */
+#define PX_O_HTTP_KEEP_ALIVE 0x40 /* "option http-keep-alive" (the default, said explicitly) */
+/* The three HTTP connection modes: setting one clears the others in that proxy. */
+#define PX_O_HTTP_MODES (PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE | PX_O_HTTP_KEEP_ALIVE)
 
 /* Timeouts in milliseconds; 0 means unset (HAProxy's "infinite" / fallback semantics). */
 struct px_timeouts {
@@ -44,6 +48,7 @@ struct px_timeouts {
 	unsigned int http_request;
 	unsigned int client_fin;
 	unsigned int server_fin;
+	unsigned int http_keep_alive;	/* wait for the next request; 0: http-request's */
 };
 
 enum lb_algo {
@@ -185,6 +190,7 @@ struct proxy {
 	bool hash_avalanche;		/* "hash-type ... avalanche" */
 	bool uri_whole;			/* "balance uri whole": the query string too */
 	bool uri_path_only;		/* "balance uri path-only" */
+	bool http_reuse_never;		/* "http-reuse never" said (the only mode so far) */
 	unsigned int uri_len;		/* "balance uri len N"; 0: all */
 	unsigned int uri_depth;		/* "balance uri depth N"; 0: all */
 	char *hdr_name;			/* "balance hdr(NAME)" */

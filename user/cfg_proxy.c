@@ -782,6 +782,7 @@ static const struct timeout_kw timeouts[] = {
     TMO("client", PX_CAP_FE, timeout.client),
     TMO("client-fin", PX_CAP_FE, timeout.client_fin),
     TMO("http-request", PX_CAP_FE, timeout.http_request),
+    TMO("http-keep-alive", PX_CAP_FE, timeout.http_keep_alive),
     TMO("connect", PX_CAP_BE, timeout.connect),
     TMO("server", PX_CAP_BE, timeout.server),
     TMO("server-fin", PX_CAP_BE, timeout.server_fin),
@@ -791,7 +792,7 @@ static const struct timeout_kw timeouts[] = {
 
 static const struct timeout_kw *timeout_lookup(const char *name, char *err, size_t errlen)
 {
-	static const char *const known[] = {"queue", "http-keep-alive", "tarpit"};
+	static const char *const known[] = {"queue", "tarpit"};
 	size_t i;
 
 	for (i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++)
@@ -805,7 +806,7 @@ static const struct timeout_kw *timeout_lookup(const char *name, char *err, size
 	}
 	snprintf(err, errlen,
 		 "'timeout' supports 'client', 'server', 'connect', 'check', 'http-request', "
-		 "'tunnel', 'client-fin' and 'server-fin' (got '%s')",
+		 "'http-keep-alive', 'tunnel', 'client-fin' and 'server-fin' (got '%s')",
 		 name);
 	return NULL;
 }
@@ -958,7 +959,9 @@ static const struct {
 	unsigned int cap; /* the side that uses it */
 } options[] = {
     {"allbackups", PX_O_ALLBACKUPS, PX_CAP_BE},
+    {"http-keep-alive", PX_O_HTTP_KEEP_ALIVE, PX_CAP_FE | PX_CAP_BE},
     {"http-server-close", PX_O_HTTP_SERVER_CLOSE, PX_CAP_FE | PX_CAP_BE},
+    {"httpclose", PX_O_HTTPCLOSE, PX_CAP_FE | PX_CAP_BE},
     {"httpchk", PX_O_HTTPCHK, PX_CAP_BE},
     {"log-health-checks", PX_O_LOG_HEALTH_CHECKS, PX_CAP_BE},
     {"logasap", PX_O_LOGASAP, PX_CAP_FE},
@@ -1007,8 +1010,38 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 	}
 	if (options[i].bit == PX_O_HTTPCHK && opt_httpchk(ctx->px, args, n, err, errlen) < 0)
 		return -1;
+	/* as in HAProxy, the last of the three HTTP connection modes said in a section wins */
+	if (options[i].bit & PX_O_HTTP_MODES)
+		ctx->px->options &= ~PX_O_HTTP_MODES;
 	ctx->px->options |= options[i].bit;
 	return 0;
+}
+
+/*
+ * "http-reuse never|safe|always". Server connections are kept alive for the client that opened
+ * them and used again for its next request to the same server: HAProxy's "never". Sharing idle
+ * connections between clients ("safe", "always", HAProxy's default "safe") is not done yet.
+ */
+static int kw_http_reuse(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	if (n != 2) {
+		snprintf(err, errlen, "'http-reuse' expects one argument: 'never', 'safe', "
+				      "'aggressive' or 'always'.");
+		return -1;
+	}
+	if (!strcmp(args[1], "never")) {
+		ctx->px->http_reuse_never = true;
+		return 0;
+	}
+	if (!strcmp(args[1], "safe") || !strcmp(args[1], "aggressive") ||
+	    !strcmp(args[1], "always")) {
+		snprintf(err, errlen, "'http-reuse %s' is not supported yet: server connections "
+				      "are private to their client ('never').", args[1]);
+		return -1;
+	}
+	snprintf(err, errlen, "'http-reuse' only supports 'never', 'safe', 'aggressive', "
+			      "'always' (got '%s').", args[1]);
+	return -1;
 }
 
 /* "hdr NAME VALUE" of "http-check send": appended as a header line. */
@@ -1201,6 +1234,7 @@ const struct cfg_kw cfg_proxy_kws[] = {
     {"default_backend", SEC_ALL, PX_CAP_FE, 0, kw_default_backend},
     {"hash-type", SEC_ALL, PX_CAP_BE, 0, kw_hash_type},
     {"http-check", SEC_ALL, PX_CAP_BE, 0, kw_http_check},
+    {"http-reuse", SEC_ALL, PX_CAP_BE, 0, kw_http_reuse},
     {"log", SEC_ALL, 0, CFG_KW_NO, kw_log},
     {"maxconn", SEC_ALL, PX_CAP_FE, 0, kw_maxconn},
     {"mode", SEC_ALL, 0, 0, kw_mode},

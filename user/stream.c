@@ -542,8 +542,13 @@ static void on_request_head(struct stream *s)
 	s->upgrade_req = ws == WS_REQ_OK;
 	if (!request_rules(s, base, &rw))
 		return;
-	s->srv_close = (s->be->options & PX_O_HTTP_SERVER_CLOSE) ||
-		       (s->fe->options & PX_O_HTTP_SERVER_CLOSE) || s->upgrade_req || m->te_cl;
+	/* the most restrictive mode of the frontend and the backend applies, as in HAProxy:
+	 * httpclose, then http-server-close, then keep-alive */
+	if ((s->fe->options | s->be->options) & PX_O_HTTPCLOSE)
+		s->cli_close = true;
+	s->srv_close = ((s->be->options | s->fe->options) &
+			(PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE)) ||
+		       s->upgrade_req || m->te_cl;
 	if (!pick_server(s, base))
 		return stream_error(s, 503, 'S', 'C');
 	if (!build_request_head(s, base, &rw))
@@ -959,7 +964,9 @@ static void stream_update(struct stream *s)
 
 	switch (s->st) {
 	case ST_REQ_HEAD:
-		t = to->http_request ? to->http_request : to->client;
+		/* between requests, "timeout http-keep-alive" where set */
+		t = s->nreq && to->http_keep_alive ? to->http_keep_alive
+			: (to->http_request ? to->http_request : to->client);
 		when = t ? s->t_start + t : 0;
 		break;
 	case ST_CONNECT:

@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# HTTP connection modes as HAProxy applies them (keep-alive, http-server-close, httpclose and
+# their precedence), timeout http-keep-alive, http-reuse, and large bodies with flat memory.
+
+setup() {
+	load helpers
+	common_setup
+	need_daemon
+	FE=$(free_port)
+	HT=$(free_port)
+	bg srv timeout 300 $PY "$PEERS/ka_server.py" "$HT"
+	wait_for_log "$LOGDIR/srv.log" '^listening'
+}
+
+teardown() {
+	common_teardown
+	dump_logs
+}
+
+# proxy FRONTEND_LINES BACKEND_LINES [DEFAULTS_LINES]: the daemon with those lines added.
+proxy() {
+	write_cfg "$LOGDIR/w.cfg" <<EOC
+global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+${3:-}
+frontend fe
+    bind 127.0.0.1:$FE
+${1:-}
+    default_backend be
+backend be
+${2:-}
+    server s1 127.0.0.1:$HT
+EOC
+	start_wsplice "$LOGDIR/w.cfg" -dS
+	wait_for_port "$FE"
+}
+
+# two_requests: GET /id twice on one client connection; prints both bodies and whether curl
+# reused its connection ("reused" lines come from curl -v).
+two_requests() {
+	timeout 10 curl -sv "http://127.0.0.1:$FE/id" "http://127.0.0.1:$FE/id" 2>"$LOGDIR/curl.err"
+	grep -c 'Re-using existing connection' "$LOGDIR/curl.err" || true
+}
+
+@test "modes: keep-alive by default reuses the server connection for the same client" {
+	proxy
+	run two_requests
+	echo "$output"
+	[ "${lines[0]}" = "${lines[1]}" ]	# same server connection
+	[ "${lines[2]}" = 1 ]			# same client connection
+}
+
+@test "modes: http-server-close: a new server connection per request, the client's stays" {
+	proxy "" "    option http-server-close"
+	run two_requests
+	echo "$output"
+	[ "${lines[0]}" != "${lines[1]}" ]
+	[ "${lines[2]}" = 1 ]
+}
+
+@test "modes: httpclose closes the client connection after each response" {
+	proxy "    option httpclose"
+	run two_requests
+	echo "$output"
+	[ "${lines[0]}" != "${lines[1]}" ]
+	[ "${lines[2]}" = 0 ]
+	grep -qi '^< connection: close' "$LOGDIR/curl.err"
+}
+
+@test "modes: the most restrictive of frontend and backend wins; the last in a section wins" {
+	proxy "    option http-keep-alive" "    option http-server-close"
+	run two_requests
+	[ "${lines[0]}" != "${lines[1]}" ]
+	[ "${lines[2]}" = 1 ]
+	stop_wsplice
+	FE=$(free_port)
+	proxy "    option http-keep-alive" "    option httpclose"
+	run two_requests
+	[ "${lines[2]}" = 0 ]
+	stop_wsplice
+	FE=$(free_port)
+	proxy "" "$(printf '    option httpclose\n    option http-keep-alive')"
+	run two_requests
+	echo "$output"
+	[ "${lines[0]}" = "${lines[1]}" ]
+	[ "${lines[2]}" = 1 ]
+}
+
+@test "modes: timeout http-keep-alive closes an idle kept-alive connection without a word" {
+	proxy "    timeout http-keep-alive 300ms
+    timeout http-request 5s"
+	local t0 out
+	t0=$(date +%s%N)
+	out=$(timeout 10 $PY -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /id HTTP/1.1\r\nHost: x\r\n\r\n")
+data = b""
+while b"conn=" not in data:
+    data += s.recv(4096)
+rest = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    rest += d
+print("after=%r" % rest)
+' "$FE")
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "$out, closed after $ms ms"
+	[ "$out" = "after=b''" ]
+	[ "$ms" -ge 250 ] && [ "$ms" -lt 3000 ]
+}
+
+@test "modes: http-reuse never is accepted; safe and always are refused by name" {
+	proxy "" "    http-reuse never"
+	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/w.cfg"
+	[ "$status" -eq 0 ]
+	sed -i 's/http-reuse never/http-reuse safe/' "$LOGDIR/w.cfg"
+	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/w.cfg"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"parsing ["*"w.cfg:"*"] : 'http-reuse safe' is not supported yet"* ]]
+}
+
+@test "bodies: 1 GiB download and 1 GiB chunked upload stream with flat daemon memory" {
+	proxy
+	local rss=0 r n
+	bg rss sh -c "while :; do awk '/^VmRSS:/ { print \$2 }' /proc/$DAEMON_PID/status; sleep 0.1; done"
+	n=$(timeout 120 curl -s "http://127.0.0.1:$FE/big?n=1073741824" | wc -c)
+	[ "$n" -eq 1073741824 ]
+	r=$(head -c 1073741824 /dev/zero | timeout 120 curl -s -T - -H 'Transfer-Encoding: chunked' \
+		-X POST "http://127.0.0.1:$FE/count")
+	[ "$r" = 1073741824 ]
+	rss=$(sort -n "$LOGDIR/rss.log" | tail -n1)
+	echo "daemon RSS at most $rss KiB"
+	[ "$rss" -lt $((32 * 1024)) ]
+}
