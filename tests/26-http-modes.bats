@@ -119,15 +119,36 @@ print("after=%r" % rest)
 	[ "$ms" -ge 250 ] && [ "$ms" -lt 3000 ]
 }
 
-@test "modes: http-reuse never is accepted; safe and always are refused by name" {
+# one_request: GET /id on a fresh client connection.
+one_request() {
+	timeout 10 curl -s "http://127.0.0.1:$FE/id"
+}
+
+@test "modes: http-reuse: always shares idle server connections, safe not for a first request" {
+	proxy "" "    http-reuse always"
+	[ "$(one_request)" = "conn=1" ]
+	# another client's first request takes the idle connection the first one left
+	[ "$(one_request)" = "conn=1" ]
+	stop_wsplice
+	FE=$(free_port)
+	proxy
+	local first
+	first=$(one_request)
+	# safe (the default): a client's first request gets a connection of its own ...
+	run two_requests
+	echo "$first / $output"
+	[ "${lines[0]}" != "$first" ]
+	# ... and its next request may take an idle one
+	[ "${lines[2]}" = 1 ]
+	stop_wsplice
+	FE=$(free_port)
 	proxy "" "    http-reuse never"
+	first=$(one_request)
+	[ "$(one_request)" != "$first" ]
+	sed -i 's/http-reuse never/http-reuse sometimes/' "$LOGDIR/w.cfg"
 	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/w.cfg"
-	[ "$status" -eq 0 ]
-	sed -i 's/http-reuse never/http-reuse safe/' "$LOGDIR/w.cfg"
-	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/w.cfg"
-	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"parsing ["*"w.cfg:"*"] : 'http-reuse safe' is not supported yet"* ]]
+	[[ "$output" == *"parsing ["*"w.cfg:"*"] : 'http-reuse' only supports"* ]]
 }
 
 @test "bodies: 1 GiB download and 1 GiB chunked upload stream with flat daemon memory" {

@@ -318,6 +318,7 @@ static int px_inherit_be(struct proxy *px, const struct proxy *def)
 	px->hdr_domain_only = def->hdr_domain_only;
 	px->random_draws = def->random_draws;
 	px->timeout_check = def->timeout_check;
+	px->http_reuse = def->http_reuse;
 	if (def->hdr_name && !(px->hdr_name = strdup(def->hdr_name)))
 		return -ENOMEM;
 	if (def->httpchk && !(px->httpchk = cfg_httpchk_dup(def->httpchk)))
@@ -353,6 +354,7 @@ static int px_inherit(struct proxy *px, const struct proxy *def)
 		px->timeout.client = def->timeout.client;
 		px->timeout.client_fin = def->timeout.client_fin;
 		px->timeout.http_request = def->timeout.http_request;
+		px->timeout.http_keep_alive = def->timeout.http_keep_alive;
 		if (def->defbe_name && !(px->defbe_name = strdup(def->defbe_name)))
 			return -ENOMEM;
 	}

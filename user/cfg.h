@@ -51,6 +51,14 @@ struct px_timeouts {
 	unsigned int http_keep_alive;	/* wait for the next request; 0: http-request's */
 };
 
+/* "http-reuse": who may use an idle server connection (HAProxy's modes; safe by default). */
+enum http_reuse {
+	HTTP_REUSE_SAFE,	/* a client's later requests, not its first */
+	HTTP_REUSE_NEVER,	/* only the client that opened it */
+	HTTP_REUSE_AGGRESSIVE,	/* also first requests, once the connection was reused */
+	HTTP_REUSE_ALWAYS,	/* any request */
+};
+
 enum lb_algo {
 	LB_ROUNDROBIN,
 	LB_STATIC_RR,
@@ -131,6 +139,8 @@ struct server {
 	bool down;		/* marked DOWN by health checks */
 	struct srv_check *chk;	/* health-check state (check.c), NULL without "check" */
 	bool drain;		/* "set server ... state drain": no new connections */
+	struct idle_conn *idle;	/* idle connections shared by clients (srvpool.c) */
+	unsigned int nidle;
 	unsigned long long bytes_in, bytes_out; /* ended transactions' bytes (stats.c) */
 	unsigned long long last_change_ms;	/* loop time of the last state change */
 
@@ -190,7 +200,7 @@ struct proxy {
 	bool hash_avalanche;		/* "hash-type ... avalanche" */
 	bool uri_whole;			/* "balance uri whole": the query string too */
 	bool uri_path_only;		/* "balance uri path-only" */
-	bool http_reuse_never;		/* "http-reuse never" said (the only mode so far) */
+	enum http_reuse http_reuse;	/* "http-reuse", default safe */
 	unsigned int uri_len;		/* "balance uri len N"; 0: all */
 	unsigned int uri_depth;		/* "balance uri depth N"; 0: all */
 	char *hdr_name;			/* "balance hdr(NAME)" */

@@ -1017,30 +1017,20 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 	return 0;
 }
 
-/*
- * "http-reuse never|safe|always". Server connections are kept alive for the client that opened
- * them and used again for its next request to the same server: HAProxy's "never". Sharing idle
- * connections between clients ("safe", "always", HAProxy's default "safe") is not done yet.
- */
+/* "http-reuse never|safe|aggressive|always": who may use an idle server connection. */
 static int kw_http_reuse(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
-	if (n != 2) {
-		snprintf(err, errlen, "'http-reuse' expects one argument: 'never', 'safe', "
-				      "'aggressive' or 'always'.");
-		return -1;
-	}
-	if (!strcmp(args[1], "never")) {
-		ctx->px->http_reuse_never = true;
-		return 0;
-	}
-	if (!strcmp(args[1], "safe") || !strcmp(args[1], "aggressive") ||
-	    !strcmp(args[1], "always")) {
-		snprintf(err, errlen, "'http-reuse %s' is not supported yet: server connections "
-				      "are private to their client ('never').", args[1]);
-		return -1;
-	}
-	snprintf(err, errlen, "'http-reuse' only supports 'never', 'safe', 'aggressive', "
-			      "'always' (got '%s').", args[1]);
+	static const char *const modes[] = {
+		[HTTP_REUSE_SAFE] = "safe", [HTTP_REUSE_NEVER] = "never",
+		[HTTP_REUSE_AGGRESSIVE] = "aggressive", [HTTP_REUSE_ALWAYS] = "always",
+	};
+
+	for (size_t i = 0; n == 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(args[1], modes[i])) {
+			ctx->px->http_reuse = i;
+			return 0;
+		}
+	snprintf(err, errlen, "'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.");
 	return -1;
 }
 

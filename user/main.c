@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "splice.h"
+#include "srvpool.h"
 #include "stats.h"
 #include "stream.h"
 #include "version.h"
@@ -261,6 +262,7 @@ static void shutdown_all(struct ctx *ctx)
 		stream_kill(ctx->streams);
 	stream_reap(ctx);
 	checks_stop(ctx);
+	srvpool_close_all(ctx);
 	stats_close(ctx);
 	listeners_close(ctx);
 	splice_close(ctx);

@@ -18,6 +18,7 @@
 #include "listener.h"
 #include "log.h"
 #include "relay.h"
+#include "srvpool.h"
 #include "ws.h"
 
 /* HAProxy's defaults: "retries 3", and a turn-around of min(timeout connect, 1s) between
@@ -35,6 +36,7 @@ static void stream_update(struct stream *s);
 static void start_request(struct stream *s);
 static void connect_server(struct stream *s);
 static bool pick_server(struct stream *s, const char *base);
+static bool reuse_pooled(struct stream *s);
 
 /* Socket I/O. Both return bytes moved (>0), 0 when nothing moved (EAGAIN or no room), or
  * -1 on EOF or error (side->eof or side->err set). */
@@ -564,6 +566,8 @@ static void on_request_head(struct stream *s)
 	}
 	side_close(s, &s->ss);
 	s->idle_srv = NULL;
+	if (reuse_pooled(s))
+		return;
 	s->st = ST_CONNECT;
 	connect_server(s);
 }
@@ -607,6 +611,35 @@ static bool pick_server(struct stream *s, const char *base)
 	s->srv->cum_conns++;
 	s->be->cur_conns++;
 	s->be->cum_conns++;
+	return true;
+}
+
+/*
+ * Takes an idle connection to the picked server from the shared pool when the backend's
+ * http-reuse allows it for this request: "safe" not for a client's first request (HAProxy's
+ * reasoning: a first request may be the only one, and a failure on a reused connection would
+ * hit it), "aggressive" and "always" for any (wsplice does not track which connections were
+ * reused before, so aggressive behaves as always). Returns true when the request goes out on it.
+ */
+static bool reuse_pooled(struct stream *s)
+{
+	enum http_reuse mode = s->be->http_reuse;
+	int fd;
+
+	if (mode == HTTP_REUSE_NEVER || (mode == HTTP_REUSE_SAFE && !s->nreq))
+		return false;
+	fd = srvpool_get(s->ctx, s->srv);
+	if (fd < 0)
+		return false;
+	s->ss.fd = fd;
+	s->ss.eof = s->ss.shut_wr = false;
+	s->ss.err = 0;
+	s->ss.last_ms = s->t_conn_start = s->t_connected = loop_now_ms(s->ctx->loop);
+	if (loop_add_fd(s->ctx->loop, &s->ss.fh, fd, EPOLLIN | EPOLLRDHUP, srv_io) < 0) {
+		side_close(s, &s->ss);
+		return false;
+	}
+	s->st = ST_HTTP;
 	return true;
 }
 
@@ -786,6 +819,12 @@ static void end_transaction(struct stream *s)
 	if (s->srv_close || s->ss.eof || s->ss.err || !buf_empty(&s->res.in) ||
 	    s->res.fwd) {
 		side_close(s, &s->ss);
+		s->idle_srv = NULL;
+	} else if (s->be->http_reuse != HTTP_REUSE_NEVER) {
+		/* shared: into the server's pool, where this client will likely find it first */
+		loop_del_fd(s->ctx->loop, &s->ss.fh);
+		srvpool_put(s->ctx, s->log_srv, s->ss.fd);
+		s->ss.fd = -1;
 		s->idle_srv = NULL;
 	} else {
 		s->idle_srv = s->log_srv;
