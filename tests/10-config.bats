@@ -74,6 +74,7 @@ timeouts() {
 			    timeout server 30s
 			    timeout tunnel 1h
 			    timeout http-request 10s
+			    timeout http-keep-alive 2s
 			    timeout client-fin 1s
 			    timeout server-fin 1s
 			    default_backend be_http
@@ -112,7 +113,14 @@ timeouts() {
 
 			backend be_http
 			    balance roundrobin
-			    server h1 127.0.0.1:$(free_port)
+			    option httpclose
+			    option http-keep-alive
+			    option redispatch
+			    option redispatch 1
+			    retries 2
+			    http-reuse always
+			    server h1 127.0.0.1:$(free_port) send-proxy
+			    server h2 127.0.0.1:$(free_port) send-proxy-v2
 
 			backend be_balance
 			    balance hdr(host) use_domain_only
@@ -223,8 +231,8 @@ timeouts() {
 	expect_error 2 "unknown keyword 'ssl'"
 	printf 'backend be\n    server s1 127.0.0.1:80 check backupp\n' >"$CFG"
 	expect_error 2 "'server be/s1' : unknown keyword 'backupp'."
-	printf 'backend be\n    server s1 127.0.0.1:80 send-proxy-v2\n' >"$CFG"
-	expect_error 2 "'server be/s1' : 'send-proxy-v2' is not supported yet."
+	printf 'backend be\n    server s1 127.0.0.1:80 slowstart 10s\n' >"$CFG"
+	expect_error 2 "'server be/s1' : 'slowstart' is not supported yet."
 	printf 'backend be\n    server s1 127.0.0.1:80 maxconn some\n' >"$CFG"
 	expect_error 2 "'server be/s1' : 'maxconn' expects an integer argument."
 	printf 'backend be\n    server s1 127.0.0.1:80 weight 300\n' >"$CFG"

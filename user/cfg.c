@@ -319,6 +319,8 @@ static int px_inherit_be(struct proxy *px, const struct proxy *def)
 	px->random_draws = def->random_draws;
 	px->timeout_check = def->timeout_check;
 	px->http_reuse = def->http_reuse;
+	px->retries = def->retries;
+	px->redispatch_interval = def->redispatch_interval;
 	if (def->hdr_name && !(px->hdr_name = strdup(def->hdr_name)))
 		return -ENOMEM;
 	if (def->httpchk && !(px->httpchk = cfg_httpchk_dup(def->httpchk)))
@@ -341,6 +343,8 @@ static int px_inherit(struct proxy *px, const struct proxy *def)
 {
 	if (!def) {
 		px->mode = PX_MODE_HTTP;
+		px->retries = 3;	/* HAProxy's default */
+		px->redispatch_interval = -1;
 		return 0;
 	}
 	px->mode = def->mode;
@@ -453,6 +457,8 @@ static int start_defaults(struct cfg_parser *p, char **args, int n)
 	}
 	px->cap = PX_CAP_FE | PX_CAP_BE;
 	px->mode = PX_MODE_HTTP;
+	px->retries = 3;	/* HAProxy's default */
+	px->redispatch_interval = -1;
 	px->file = p->kw.file;
 	px->line = p->kw.line;
 	if (cfg->defaults)

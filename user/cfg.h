@@ -36,6 +36,7 @@ enum px_mode {
 #define PX_O_LOG_HEALTH_CHECKS 0x10 /* "option log-health-checks" */
 #define PX_O_HTTPCLOSE 0x20	/* "option httpclose": close both sides after each response */
 #define PX_O_HTTP_KEEP_ALIVE 0x40 /* "option http-keep-alive" (the default, said explicitly) */
+#define PX_O_REDISPATCH 0x80	/* "option redispatch": retry on another server */
 /* The three HTTP connection modes: setting one clears the others in that proxy. */
 #define PX_O_HTTP_MODES (PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE | PX_O_HTTP_KEEP_ALIVE)
 
@@ -139,6 +140,7 @@ struct server {
 	bool down;		/* marked DOWN by health checks */
 	struct srv_check *chk;	/* health-check state (check.c), NULL without "check" */
 	bool drain;		/* "set server ... state drain": no new connections */
+	unsigned char send_proxy; /* "send-proxy": 1, "send-proxy-v2": 2 */
 	struct idle_conn *idle;	/* idle connections shared by clients (srvpool.c) */
 	unsigned int nidle;
 	unsigned long long bytes_in, bytes_out; /* ended transactions' bytes (stats.c) */
@@ -201,6 +203,8 @@ struct proxy {
 	bool uri_whole;			/* "balance uri whole": the query string too */
 	bool uri_path_only;		/* "balance uri path-only" */
 	enum http_reuse http_reuse;	/* "http-reuse", default safe */
+	int retries;			/* "retries", default 3 (set by cfg.c) */
+	int redispatch_interval;	/* "option redispatch N"; -1: on the last retry */
 	unsigned int uri_len;		/* "balance uri len N"; 0: all */
 	unsigned int uri_depth;		/* "balance uri depth N"; 0: all */
 	char *hdr_name;			/* "balance hdr(NAME)" */

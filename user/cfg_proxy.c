@@ -418,6 +418,15 @@ static int so_marked_down(struct server *s, char **args, int i, char *err, size_
 	return 0;
 }
 
+/* "send-proxy", "send-proxy-v2": the PROXY protocol header before anything else. */
+static int so_send_proxy(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	s->send_proxy = strcmp(args[i], "send-proxy-v2") ? 1 : 2;
+	return 0;
+}
+
 static const struct srv_kw srv_kws[] = {
     {"addr", 2, so_addr},
     {"backup", 1, so_flag},
@@ -434,6 +443,8 @@ static const struct srv_kw srv_kws[] = {
     {"on-marked-down", 2, so_marked_down},
     {"port", 2, so_port},
     {"rise", 2, so_rise_fall},
+    {"send-proxy", 1, so_send_proxy},
+    {"send-proxy-v2", 1, so_send_proxy},
     {"weight", 2, so_weight},
     {NULL, 0, NULL},
 };
@@ -456,7 +467,7 @@ static const char *const srv_unsupported[] = {
     "agent-check", "agent-inter", "agent-port", "alpn",		 "ca-file",	 "check-send-proxy",
     "check-ssl",   "cookie",	  "crt",	"error-limit",	 "id",		 "init-addr",
     "maxqueue",	   "minconn",	  "observe",	"on-error",	 "on-marked-up", "proto",
-    "redir",	   "resolvers",	  "send-proxy", "send-proxy-v2", "slowstart",	 "sni",
+    "redir",	   "resolvers",	  "slowstart",	 "sni",
     "source",	   "ssl",	  "tfo",	"track",	 "verify",	 NULL,
 };
 
@@ -965,13 +976,30 @@ static const struct {
     {"httpchk", PX_O_HTTPCHK, PX_CAP_BE},
     {"log-health-checks", PX_O_LOG_HEALTH_CHECKS, PX_CAP_BE},
     {"logasap", PX_O_LOGASAP, PX_CAP_FE},
+    {"redispatch", PX_O_REDISPATCH, PX_CAP_BE},
 };
 
 /* Options HAProxy has that belong to someone else's work or are not done yet. */
 static const char *const options_unsupported[] = {
-    "redispatch",  "tcp-check",	  "ssl-hello-chk", "smtpchk",	     "ldap-check", "mysql-check",
+    "tcp-check",	  "ssl-hello-chk", "smtpchk",	     "ldap-check", "mysql-check",
     "pgsql-check", "redis-check", "spop-check",	   "external-check", NULL,
 };
+
+/* "option redispatch [INTERVAL]": redispatch every INTERVAL-th retry (-1: the last one). */
+static int opt_redispatch(struct proxy *px, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || end == arg || v == 0 || v < -1000 || v > 1000) {
+		snprintf(err, errlen, "'option redispatch' expects a non-zero integer (got '%s').",
+			 arg);
+		return -1;
+	}
+	px->redispatch_interval = (int)v;
+	px->options |= PX_O_REDISPATCH;
+	return 0;
+}
 
 /* "[no] option NAME [ARGS]". */
 static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
@@ -993,6 +1021,8 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 		snprintf(err, errlen, "unknown option '%s'.", o);
 		return -1;
 	}
+	if (options[i].bit == PX_O_REDISPATCH && n > 2 && !ctx->no)
+		return opt_redispatch(ctx->px, args[2], err, errlen);
 	if (n > 2 && (options[i].bit != PX_O_HTTPCHK || ctx->no)) {
 		snprintf(err, errlen, "'option %s' cannot handle unexpected argument '%s'.", o,
 			 args[2]);
@@ -1014,6 +1044,20 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 	if (options[i].bit & PX_O_HTTP_MODES)
 		ctx->px->options &= ~PX_O_HTTP_MODES;
 	ctx->px->options |= options[i].bit;
+	return 0;
+}
+
+/* "retries N": connection attempts after the first one fails (HAProxy's default 3). */
+static int kw_retries(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	char *end;
+	long v = n == 2 ? strtol(args[1], &end, 10) : -1;
+
+	if (n != 2 || *end || end == args[1] || v < 0 || v > 1000) {
+		snprintf(err, errlen, "'retries' expects an integer argument (dispatch counts for one).");
+		return -1;
+	}
+	ctx->px->retries = (int)v;
 	return 0;
 }
 
@@ -1229,6 +1273,7 @@ const struct cfg_kw cfg_proxy_kws[] = {
     {"maxconn", SEC_ALL, PX_CAP_FE, 0, kw_maxconn},
     {"mode", SEC_ALL, 0, 0, kw_mode},
     {"option", SEC_ALL, 0, CFG_KW_NO, kw_option},
+    {"retries", SEC_ALL, PX_CAP_BE, 0, kw_retries},
     {"server", SEC_BE, 0, 0, kw_server},
     {"timeout", SEC_ALL, 0, 0, kw_timeout},
     {"use_backend", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_use_backend},

@@ -82,22 +82,22 @@ void stream_log(struct stream *s, bool asap)
 		s->logged = true;
 	if (s->fe->mode == PX_MODE_TCP) {
 		/* tcplog: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %U %ts %ac/%fc/%bc/%sc/%rc %sq/%bq */
-		log_traffic("%s:%d [%s.%03ld] %s %s/%s 0/%ld/%s%ld %s%llu %s%llu %c%c %u/%u/%u/%u/%d 0/0",
+		log_traffic("%s:%d [%s.%03ld] %s %s/%s 0/%ld/%s%ld %s%llu %s%llu %c%c %u/%u/%u/%u/%s%d 0/0",
 			    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
 			    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tc,
 			    asap ? "+" : "", ta, asap ? "+" : "", (unsigned long long)down,
 			    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
 			    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
-			    s->srv ? s->srv->cur_conns : 0, s->retries);
+			    s->srv ? s->srv->cur_conns : 0, s->redispatched ? "+" : "", s->retries);
 		return;
 	}
 	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/0/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
-		    "%u/%u/%u/%u/%d 0/0 \"%s\"",
+		    "%u/%u/%u/%u/%s%d 0/0 \"%s\"",
 		    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
 		    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tr, tc, tres,
 		    asap ? "+" : "", ta, s->status, asap ? "+" : "", (unsigned long long)down,
 		    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
 		    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
-		    s->srv ? s->srv->cur_conns : 0, s->retries,
+		    s->srv ? s->srv->cur_conns : 0, s->redispatched ? "+" : "", s->retries,
 		    s->reqline ? s->reqline : "<BADREQ>");
 }

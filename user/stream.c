@@ -17,13 +17,13 @@
 #include "http_rules.h"
 #include "listener.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "relay.h"
 #include "srvpool.h"
 #include "ws.h"
 
 /* HAProxy's defaults: "retries 3", and a turn-around of min(timeout connect, 1s) between
  * attempts so that a restarting server is not hammered. */
-#define CONNECT_RETRIES 3
 #define RETRY_DELAY_MS 1000
 /* How long a closing connection drains what the client still sends. */
 #define LINGER_MS 1000
@@ -37,6 +37,7 @@ static void start_request(struct stream *s);
 static void connect_server(struct stream *s);
 static bool pick_server(struct stream *s, const char *base);
 static bool reuse_pooled(struct stream *s);
+static bool prepend_proxy_header(struct stream *s);
 
 /* Socket I/O. Both return bytes moved (>0), 0 when nothing moved (EAGAIN or no room), or
  * -1 on EOF or error (side->eof or side->err set). */
@@ -210,6 +211,7 @@ static void start_request(struct stream *s)
 	s->log_srv = NULL;
 	memcpy(s->term, "--", 3);
 	s->retries = 0;
+	s->redispatched = false;
 	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
 	s->logged_asap = s->logged = false;
 	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = 0;
@@ -643,6 +645,62 @@ static bool reuse_pooled(struct stream *s)
 	return true;
 }
 
+/*
+ * "send-proxy"/"send-proxy-v2": the PROXY header goes first on the new connection, before
+ * whatever is already queued for the server (a request head, or in mode tcp early bytes).
+ */
+static bool prepend_proxy_header(struct stream *s)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	char hdr[PROXY_HEADER_MAX];
+	struct buf out = { 0 };
+	size_t n;
+
+	if (getsockname(s->cs.fd, (struct sockaddr *)&local, &len) < 0)
+		return false;
+	n = proxy_header(s->srv->send_proxy, &s->cli_addr, &local, hdr, sizeof(hdr));
+	if (!n || !buf_reserve(&out, n + buf_len(&s->req.out)))
+		return false;
+	buf_append(&out, hdr, n, out.cap);
+	if (!buf_empty(&s->req.out))
+		buf_append(&out, buf_ptr(&s->req.out), buf_len(&s->req.out), out.cap);
+	buf_release(&s->req.out);
+	s->req.out = out;
+	return true;
+}
+
+/*
+ * Whether this retry goes to another server: "option redispatch" with an interval of -1
+ * redispatches on the last retry only, N > 0 every N retries (HAProxy's rules).
+ */
+static bool redispatch_now(const struct stream *s)
+{
+	int every = s->be->redispatch_interval;
+
+	if (!(s->be->options & PX_O_REDISPATCH) || s->be->nservers < 2)
+		return false;
+	if (every < 0)
+		return s->retries == s->be->retries;
+	return s->retries % every == 0;
+}
+
+/* Another server than the one that failed; keeps the failed one if it is the only choice. */
+static void redispatch(struct stream *s)
+{
+	struct server *failed = s->srv;
+
+	release_server(s);
+	for (unsigned int i = 0; i < s->be->nservers; i++) {
+		if (!pick_server(s, NULL))
+			break;
+		if (s->srv != failed)
+			break;
+		release_server(s);
+	}
+	s->redispatched = true;
+}
+
 /* Starts (or retries) the connection to a server of s->be. */
 static void connect_server(struct stream *s)
 {
@@ -666,6 +724,8 @@ static void connect_server(struct stream *s)
 		side_close(s, &s->ss);
 		return stream_error(s, 503, 'S', 'C');
 	}
+	if (s->srv->send_proxy && !prepend_proxy_header(s))
+		return stream_error(s, 503, 'S', 'C');
 	s->st = ST_CONNECT;
 }
 
@@ -675,7 +735,7 @@ static void connect_failed(struct stream *s, int err, bool timeout)
 	unsigned int delay = s->be->timeout.connect;
 
 	side_close(s, &s->ss);
-	if (s->retries >= CONNECT_RETRIES) {
+	if (s->retries >= s->be->retries) {
 		pr_debug("backend '%s': server '%s': connect: %s", s->be->id, s->srv->id,
 			 timeout ? "timeout" : strerror(err));
 		return stream_error(s, 503, timeout ? 's' : 'S', 'C');
@@ -683,6 +743,11 @@ static void connect_failed(struct stream *s, int err, bool timeout)
 	s->retries++;
 	if (!delay || delay > RETRY_DELAY_MS)
 		delay = RETRY_DELAY_MS;
+	if (redispatch_now(s)) {
+		/* another server: no reason to wait for this one to come back */
+		redispatch(s);
+		delay = 0;
+	}
 	/* the timer fires with no server fd in ST_CONNECT: that is the retry */
 	loop_timer_add(s->ctx->loop, &s->timer, timeout ? 0 : delay);
 }
@@ -816,11 +881,12 @@ static void end_transaction(struct stream *s)
 	 * request goes to the same server (HAProxy's "http-reuse never": private to the client).
 	 * Bytes past the response (a body a broken server sent to HEAD) forbid reuse.
 	 */
-	if (s->srv_close || s->ss.eof || s->ss.err || !buf_empty(&s->res.in) ||
-	    s->res.fwd) {
+	if (s->ss.fd < 0 || !s->log_srv || s->srv_close || s->ss.eof || s->ss.err ||
+	    !buf_empty(&s->res.in) || s->res.fwd) {
 		side_close(s, &s->ss);
 		s->idle_srv = NULL;
-	} else if (s->be->http_reuse != HTTP_REUSE_NEVER) {
+	} else if (s->be->http_reuse != HTTP_REUSE_NEVER && !s->log_srv->send_proxy) {
+		/* (a connection that told the server who the client is stays with that client) */
 		/* shared: into the server's pool, where this client will likely find it first */
 		loop_del_fd(s->ctx->loop, &s->ss.fh);
 		srvpool_put(s->ctx, s->log_srv, s->ss.fd);

@@ -82,6 +82,7 @@ struct stream {
 	uint64_t t_closing;	/* write side shut, lingering */
 	uint64_t rx_start, tx_start; /* client byte counts when this request began */
 	int retries;
+	bool redispatched;	/* a retry went to another server (logged "+N") */
 	unsigned int nreq;	/* requests completed on this client connection */
 	int status;		/* response status sent to the client, -1 if none */
 	char term[3];		/* HAProxy's termination state: cause, stream state */

@@ -672,8 +672,12 @@ static void test_errors(void)
 	expect_error("e_srv_any", "backend b\n server s :80\n", 2, "has no host");
 	expect_error("e_srv_opt", "backend b\n server s 1.1.1.1:1 check foo\n", 2,
 		     "'server b/s' : unknown keyword 'foo'");
-	expect_error("e_srv_proxy", "backend b\n server s 1.1.1.1:1 send-proxy\n", 2,
-		     "'server b/s' : 'send-proxy' is not supported yet");
+	expect_error("e_srv_slowstart", "backend b\n server s 1.1.1.1:1 slowstart 10s\n", 2,
+		     "'server b/s' : 'slowstart' is not supported yet");
+	expect_error("e_opt_redispatch_arg", "backend b\n option redispatch 0\n", 2,
+		     "'option redispatch' expects a non-zero integer");
+	expect_error("e_retries", "backend b\n retries many\n", 2,
+		     "'retries' expects an integer argument");
 	expect_error("e_srv_cookie", "backend b\n server s 1.1.1.1:1 cookie a\n", 2,
 		     "'server b/s' : 'cookie' is not supported yet");
 	expect_error("e_srv_maxconn", "backend b\n server s 1.1.1.1:1 maxconn x\n", 2,
@@ -723,8 +727,8 @@ static void test_errors(void)
 		     "only supports 'sdbm', 'djb2', 'crc32', or 'wt6'");
 	expect_error("e_hash_mod", "backend b\n hash-type consistent sdbm x\n", 2,
 		     "only supports 'avalanche' as a modifier");
-	expect_error("e_opt_redispatch", "backend b\n option redispatch\n", 2,
-		     "'option redispatch' is not supported yet");
+	expect_error("e_opt_tcpcheck", "backend b\n option tcp-check\n", 2,
+		     "'option tcp-check' is not supported yet");
 	expect_error("e_httpchk_args", "backend b\n option httpchk a b c d\n", 2,
 		     "'option httpchk' cannot handle unexpected argument 'd'");
 	expect_error("e_hc_send", "backend b\n http-check send foo\n", 2,

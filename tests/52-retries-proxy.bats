@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Connection retries, option redispatch, and the PROXY protocol as a server sees it.
+
+setup() {
+	load helpers
+	common_setup
+	need_daemon
+	FE=$(free_port)
+	DEAD=$(free_port)	# nothing listens there: connections are refused
+	LIVE=$(free_port)
+	mkdir -p "$LOGDIR/rec"
+	bg srv timeout 120 $PY "$PEERS/proxy_server.py" "$LIVE" "$LOGDIR/rec"
+	wait_for_log "$LOGDIR/srv.log" '^listening'
+}
+
+teardown() {
+	common_teardown
+	dump_logs
+}
+
+# proxy BACKEND_LINES [MODE]: one frontend, one backend with those lines.
+proxy() {
+	write_cfg "$LOGDIR/w.cfg" <<EOC
+global
+    log stdout format raw local0
+defaults
+    mode ${2:-http}
+    log global
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:$FE
+    default_backend be
+backend be
+$1
+EOC
+	start_wsplice "$LOGDIR/w.cfg" -dS
+	wait_for_port "$FE"
+}
+
+@test "retries: a refused server is tried retries+1 times, then 503 'SC' with the count logged" {
+	proxy "    retries 1
+    server s1 127.0.0.1:$DEAD"
+	local t0 ms
+	t0=$(date +%s%N)
+	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "503 after $ms ms"
+	[ "$output" = 503 ]
+	# one turn-around of min(timeout connect, 1 s) between the two attempts
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ]
+	wait_for_log "$LOGDIR/wsplice.log" ' be/s1 .* 503 .* SC-- [0-9]+/[0-9]+/[0-9]+/[0-9]+/1 '
+}
+
+@test "retries 0: 503 at once" {
+	proxy "    retries 0
+    server s1 127.0.0.1:$DEAD"
+	local t0 ms
+	t0=$(date +%s%N)
+	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$output" = 503 ]
+	[ "$ms" -lt 500 ]
+	wait_for_log "$LOGDIR/wsplice.log" ' be/s1 .* SC-- [0-9]+/[0-9]+/[0-9]+/[0-9]+/0 '
+}
+
+@test "option redispatch: the last retry goes to another server, logged '+N'" {
+	proxy "    retries 2
+    option redispatch
+    server s1 127.0.0.1:$DEAD
+    server s2 127.0.0.1:$LIVE"
+	local i
+	for i in 1 2 3 4; do
+		run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/r$i"
+		[ "$output" = 200 ]
+	done
+	# the requests balanced to s1 were redispatched to s2 on their last retry
+	wait_for_log "$LOGDIR/wsplice.log" ' be/s2 .* 200 .* [0-9]+/[0-9]+/[0-9]+/[0-9]+/\+2 '
+	refute grep -q ' be/s1 .* 200 ' "$LOGDIR/wsplice.log"
+}
+
+@test "send-proxy: the server sees 'PROXY TCP4 client frontend cport fport' before the request" {
+	proxy "    server s1 127.0.0.1:$LIVE send-proxy"
+	run timeout 10 curl -s --local-port 0 "http://127.0.0.1:$FE/v1"
+	[ "$output" = ok ]
+	local first
+	first=$(head -n1 "$LOGDIR/rec/conn-1" | tr -d '\r')
+	echo "$first"
+	[[ "$first" =~ ^PROXY\ TCP4\ 127\.0\.0\.1\ 127\.0\.0\.1\ [0-9]+\ $FE$ ]]
+	# the client port is the one the daemon logged
+	local cport
+	cport=$(echo "$first" | cut -d' ' -f5)
+	wait_for_log "$LOGDIR/wsplice.log" "^127\.0\.0\.1:$cport .* \"GET /v1 HTTP/1.1\""
+	sed -n 2p "$LOGDIR/rec/conn-1" | grep -q '^GET /v1 HTTP/1.1'
+}
+
+@test "send-proxy-v2: the binary header with both addresses, in mode tcp too" {
+	local mode
+	for mode in http tcp; do
+		rm -f "$LOGDIR"/rec/*
+		FE=$(free_port)
+		proxy "    server s1 127.0.0.1:$LIVE send-proxy-v2" "$mode"
+		run timeout 10 curl -s "http://127.0.0.1:$FE/v2"
+		[ "$output" = ok ]
+		# (in mode tcp, wait_for_port's probe made a connection of its own, header only)
+		local rec
+		rec=$(grep -l "GET /v2" "$LOGDIR"/rec/conn-*)
+		run $PY -c '
+import sys, struct
+d = open(sys.argv[1], "rb").read()
+assert d[:12] == b"\r\n\r\n\x00\r\nQUIT\n", d[:16]
+assert d[12] == 0x21 and d[13] == 0x11, d[12:14]
+ln = struct.unpack("!H", d[14:16])[0]
+assert ln == 12, ln
+src, dst = d[16:20], d[20:24]
+sport, dport = struct.unpack("!HH", d[24:28])
+assert src == dst == bytes([127, 0, 0, 1])
+assert dport == int(sys.argv[2]), dport
+assert d[28:].startswith(b"GET /v2 HTTP/1.1"), d[28:60]
+print("ok", sport, dport)
+' "$rec" "$FE"
+		echo "$mode: $output"
+		[ "$status" -eq 0 ]
+		stop_wsplice
+	done
+}
