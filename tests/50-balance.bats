@@ -197,7 +197,8 @@ count() {
 		[ "${lines[3]}" = "3 w2$mode" ]
 		[ "${lines[4]}" = "4 w2$mode" ]
 		[ "${lines[5]}" = "5 503" ]
-		wait_for_log "$LOGDIR/wsplice.log" 'fe be/<NOSRV> .* 503 .* SC--'
+		# every slot taken: the request waits in the queue until timeout connect, then 503 sQ
+		wait_for_log "$LOGDIR/wsplice.log" 'fe be/<NOSRV> .* 503 .* sQ--'
 		stop "h$mode"
 		stop_wsplice
 	done

@@ -126,3 +126,47 @@ print("ok", sport, dport)
 		stop_wsplice
 	done
 }
+
+# queue_proxy TIMEOUT_QUEUE: one server with maxconn 1 answering after 1 s.
+queue_proxy() {
+	SLOW=$(free_port)
+	bg slow timeout 120 $PY "$PEERS/slow_server.py" "$SLOW" 1
+	wait_for_log "$LOGDIR/slow.log" '^listening'
+	proxy "    ${1:+timeout queue $1}
+    server s1 127.0.0.1:$SLOW maxconn 1"
+}
+
+@test "queue: a request finding every server full waits for a slot, Tw logged" {
+	queue_proxy
+	timeout 10 curl -s "http://127.0.0.1:$FE/a" >"$LOGDIR/a.out" 3>&- &
+	local first=$!
+	sleep 0.2
+	run timeout 10 curl -s -w ' %{http_code}' "http://127.0.0.1:$FE/b"
+	wait "$first"
+	echo "$(cat "$LOGDIR/a.out") / $output"
+	[ "$(cat "$LOGDIR/a.out")" = "done 1" ]
+	[ "${lines[0]}" = "done 2" ]
+	[ "${lines[1]}" = " 200" ]
+	# /b waited about the 0.8 s that /a still had to run
+	wait_for_log "$LOGDIR/wsplice.log" '"GET /b HTTP/1.1"'
+	local tw
+	tw=$(grep '"GET /b' "$LOGDIR/wsplice.log" | sed -E 's/.* be\/s1 -?[0-9]+\/([0-9]+)\/.*/\1/')
+	echo "Tw $tw"
+	[ "$tw" -ge 500 ] && [ "$tw" -lt 3000 ]
+}
+
+@test "queue: timeout queue expires with 503 'sQ', and the server never sees the request" {
+	queue_proxy 300ms
+	timeout 10 curl -s "http://127.0.0.1:$FE/a" >"$LOGDIR/a.out" 3>&- &
+	local first=$!
+	sleep 0.2
+	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/b"
+	wait "$first"
+	[ "$output" = 503 ]
+	[ "$(cat "$LOGDIR/a.out")" = "done 1" ]
+	wait_for_log "$LOGDIR/wsplice.log" '"GET /b HTTP/1.1"'
+	grep -E ' be/<NOSRV> .* 503 .* sQ-- ' "$LOGDIR/wsplice.log"
+	# the next request is served: the server only ever counted two
+	run timeout 10 curl -s "http://127.0.0.1:$FE/c"
+	[ "$output" = "done 2" ]
+}

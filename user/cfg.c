@@ -367,6 +367,7 @@ static int px_inherit(struct proxy *px, const struct proxy *def)
 		px->timeout.server = def->timeout.server;
 		px->timeout.server_fin = def->timeout.server_fin;
 		px->timeout.tunnel = def->timeout.tunnel;
+		px->timeout.queue = def->timeout.queue;
 		return px_inherit_be(px, def);
 	}
 	return 0;

@@ -50,6 +50,7 @@ struct px_timeouts {
 	unsigned int client_fin;
 	unsigned int server_fin;
 	unsigned int http_keep_alive;	/* wait for the next request; 0: http-request's */
+	unsigned int queue;		/* wait for a server slot; 0: connect's */
 };
 
 /* "http-reuse": who may use an idle server connection (HAProxy's modes; safe by default). */
@@ -117,6 +118,7 @@ struct bind_conf {
 };
 
 struct proxy;
+struct stream;
 
 struct server {
 	struct server *next;
@@ -195,6 +197,8 @@ struct proxy {
 	struct server *rr_next;
 	unsigned long long bytes_in, bytes_out; /* ended transactions' bytes (stats.c) */
 	unsigned long long max_conns;		 /* highest cur_conns seen */
+	struct stream *queue_head, *queue_tail;	 /* requests waiting for a server slot */
+	unsigned int nqueued;
 
 	/* config, appended */
 	enum lb_hash_type hash_type;	/* "hash-type" */

@@ -798,12 +798,13 @@ static const struct timeout_kw timeouts[] = {
     TMO("server", PX_CAP_BE, timeout.server),
     TMO("server-fin", PX_CAP_BE, timeout.server_fin),
     TMO("tunnel", PX_CAP_BE, timeout.tunnel),
+    TMO("queue", PX_CAP_BE, timeout.queue),
     TMO("check", PX_CAP_BE, timeout_check),
 };
 
 static const struct timeout_kw *timeout_lookup(const char *name, char *err, size_t errlen)
 {
-	static const char *const known[] = {"queue", "tarpit"};
+	static const char *const known[] = {"tarpit"};
 	size_t i;
 
 	for (i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++)
@@ -817,7 +818,7 @@ static const struct timeout_kw *timeout_lookup(const char *name, char *err, size
 	}
 	snprintf(err, errlen,
 		 "'timeout' supports 'client', 'server', 'connect', 'check', 'http-request', "
-		 "'http-keep-alive', 'tunnel', 'client-fin' and 'server-fin' (got '%s')",
+		 "'http-keep-alive', 'queue', 'tunnel', 'client-fin' and 'server-fin' (got '%s')",
 		 name);
 	return NULL;
 }

@@ -91,13 +91,13 @@ void stream_log(struct stream *s, bool asap)
 			    s->srv ? s->srv->cur_conns : 0, s->redispatched ? "+" : "", s->retries);
 		return;
 	}
-	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/0/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
-		    "%u/%u/%u/%u/%s%d 0/0 \"%s\"",
+	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/%ld/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
+		    "%u/%u/%u/%u/%s%d 0/%u \"%s\"",
 		    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
-		    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tr, tc, tres,
+		    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tr, s->tw, tc, tres,
 		    asap ? "+" : "", ta, s->status, asap ? "+" : "", (unsigned long long)down,
 		    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
 		    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
 		    s->srv ? s->srv->cur_conns : 0, s->redispatched ? "+" : "", s->retries,
-		    s->reqline ? s->reqline : "<BADREQ>");
+		    s->be ? s->be->nqueued : 0, s->reqline ? s->reqline : "<BADREQ>");
 }

@@ -38,6 +38,7 @@ static void connect_server(struct stream *s);
 static bool pick_server(struct stream *s, const char *base);
 static bool reuse_pooled(struct stream *s);
 static bool prepend_proxy_header(struct stream *s);
+static void dequeue_next(struct proxy *be);
 
 /* Socket I/O. Both return bytes moved (>0), 0 when nothing moved (EAGAIN or no room), or
  * -1 on EOF or error (side->eof or side->err set). */
@@ -157,6 +158,70 @@ static void release_server(struct stream *s)
 	s->be->cur_conns--;
 	s->log_srv = s->srv;
 	s->srv = NULL;
+	if (s->be->queue_head)
+		dequeue_next(s->be);
+}
+
+/* --- the backend queue: requests that found every server at its maxconn ------------------- */
+
+static void queue_remove(struct stream *s)
+{
+	struct proxy *be = s->be;
+
+	if (!s->queued)
+		return;
+	if (s->qprev)
+		s->qprev->qnext = s->qnext;
+	else
+		be->queue_head = s->qnext;
+	if (s->qnext)
+		s->qnext->qprev = s->qprev;
+	else
+		be->queue_tail = s->qprev;
+	be->nqueued--;
+	s->queued = false;
+	s->qnext = s->qprev = NULL;
+	s->tw = (long)(loop_now_ms(s->ctx->loop) - s->t_queued);
+}
+
+/*
+ * Waits for a slot, as HAProxy's backend queue: until a server frees one, or "timeout queue"
+ * (else "timeout connect") expires, which answers 503 with termination state "sQ".
+ */
+static void enqueue(struct stream *s)
+{
+	struct proxy *be = s->be;
+	unsigned int t = be->timeout.queue ? be->timeout.queue : be->timeout.connect;
+
+	s->queued = true;
+	s->t_queued = loop_now_ms(s->ctx->loop);
+	s->qprev = be->queue_tail;
+	s->qnext = NULL;
+	if (be->queue_tail)
+		be->queue_tail->qnext = s;
+	else
+		be->queue_head = s;
+	be->queue_tail = s;
+	be->nqueued++;
+	s->st = ST_CONNECT;
+	if (t)
+		loop_timer_add(s->ctx->loop, &s->timer, t);
+	else
+		loop_timer_del(s->ctx->loop, &s->timer);
+}
+
+/* A slot freed in be: the oldest queued request takes a server and connects. */
+static void dequeue_next(struct proxy *be)
+{
+	struct stream *q = be->queue_head;
+
+	if (!q || !pick_server(q, NULL))
+		return;
+	queue_remove(q);
+	loop_timer_del(q->ctx->loop, &q->timer);
+	connect_server(q);
+	if (!q->killed)
+		stream_update(q);
 }
 
 void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
@@ -212,6 +277,7 @@ static void start_request(struct stream *s)
 	memcpy(s->term, "--", 3);
 	s->retries = 0;
 	s->redispatched = false;
+	s->tw = 0;
 	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
 	s->logged_asap = s->logged = false;
 	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = 0;
@@ -230,6 +296,7 @@ void stream_kill(struct stream *s)
 	if (s->killed)
 		return;
 	s->killed = true;
+	queue_remove(s);
 	if (s->st == ST_TUNNEL_KERNEL)
 		splice_tunnel_stop(s);
 	if (s->st == ST_TUNNEL_USER || s->st == ST_TUNNEL_KERNEL)
@@ -521,6 +588,7 @@ static bool request_rules(struct stream *s, const char *base, struct http_rw *rw
 /* A complete request head is at the start of req.in: route it and start the server side. */
 static void on_request_head(struct stream *s)
 {
+	bool queue;
 	const char *base = buf_ptr(&s->req.in);
 	struct http_msg *m = &s->req.msg;
 	struct http_rw rw;
@@ -553,13 +621,17 @@ static void on_request_head(struct stream *s)
 	s->srv_close = ((s->be->options | s->fe->options) &
 			(PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE)) ||
 		       s->upgrade_req || m->te_cl;
-	if (!pick_server(s, base))
+	/* no server now: wait in the queue if some server will free a slot, else 503 */
+	queue = !pick_server(s, base);
+	if (queue && !backend_usable(s->be))
 		return stream_error(s, 503, 'S', 'C');
 	if (!build_request_head(s, base, &rw))
 		return stream_error(s, 400, 'P', 'R');
 	/* the head's bytes are gone from here on: everything needed was taken above */
 	buf_consume(&s->req.in, m->head_len);
 	s->req.fwd = 0;
+	if (queue)
+		return enqueue(s);
 	if (s->ss.fd >= 0 && s->idle_srv == s->srv) {
 		/* the kept-alive connection goes to the server picked: send on it */
 		s->t_conn_start = s->t_connected = loop_now_ms(s->ctx->loop);
@@ -1077,8 +1149,10 @@ static void stream_update(struct stream *s)
 	case ST_CONNECT:
 		if (s->ss.fd >= 0)
 			when = s->be->timeout.connect ? s->t_conn_start + s->be->timeout.connect : 0;
+		else if (loop_timer_armed(&s->timer))
+			when = s->timer.when_ms;
 		else
-			when = loop_timer_armed(&s->timer) ? s->timer.when_ms : now;
+			when = s->queued ? 0 : now; /* queued without a timeout: wait */
 		break;
 	case ST_HTTP:
 		if (s->res.msg.state == HTTP_MSG_HEAD && s->be->timeout.server)
@@ -1114,10 +1188,14 @@ static void stream_timeout(struct loop *loop, struct timer *t)
 		stream_kill(s);
 		return;
 	case ST_CONNECT:
-		if (s->ss.fd >= 0)
+		if (s->ss.fd >= 0) {
 			connect_failed(s, ETIMEDOUT, true);
-		else
+		} else if (s->queued) {
+			queue_remove(s);
+			stream_error(s, 503, 's', 'Q');
+		} else {
 			connect_server(s);
+		}
 		break;
 	case ST_HTTP:
 		if (s->res.msg.state == HTTP_MSG_HEAD) {

@@ -83,6 +83,10 @@ struct stream {
 	uint64_t rx_start, tx_start; /* client byte counts when this request began */
 	int retries;
 	bool redispatched;	/* a retry went to another server (logged "+N") */
+	bool queued;		/* waiting in its backend's queue for a server slot */
+	struct stream *qnext, *qprev;
+	uint64_t t_queued;	/* when it entered the queue */
+	long tw;		/* ms spent in the queue, for the log */
 	unsigned int nreq;	/* requests completed on this client connection */
 	int status;		/* response status sent to the client, -1 if none */
 	char term[3];		/* HAProxy's termination state: cause, stream state */
