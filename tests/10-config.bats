@@ -119,8 +119,9 @@ timeouts() {
 			    option redispatch 1
 			    retries 2
 			    http-reuse always
-			    server h1 127.0.0.1:$(free_port) send-proxy
-			    server h2 127.0.0.1:$(free_port) send-proxy-v2
+			    cookie SRV insert indirect nocache httponly secure
+			    server h1 127.0.0.1:$(free_port) send-proxy cookie h1
+			    server h2 127.0.0.1:$(free_port) send-proxy-v2 cookie h2
 
 			backend be_balance
 			    balance hdr(host) use_domain_only
@@ -221,8 +222,8 @@ timeouts() {
 	expect_error 2 "unexpected character 'x' in 'timeout connect'"
 	printf 'backend be\n    timeout tunnel 30d\n' >"$CFG"
 	expect_error 2 "timer overflow in argument '30d' to 'timeout tunnel'"
-	printf 'backend be\n    timeout queue 1s\n' >"$CFG"
-	expect_error 2 "'timeout queue' is not supported yet"
+	printf 'backend be\n    timeout tarpit 1s\n' >"$CFG"
+	expect_error 2 "'timeout tarpit' is not supported yet"
 	printf 'global\n    maxconn many\n' >"$CFG"
 	expect_error 2 "'maxconn' expects an integer argument."
 	printf 'frontend fe\n    bind 127.0.0.1\n' >"$CFG"

@@ -321,6 +321,13 @@ static int px_inherit_be(struct proxy *px, const struct proxy *def)
 	px->http_reuse = def->http_reuse;
 	px->retries = def->retries;
 	px->redispatch_interval = def->redispatch_interval;
+	px->ck_mode = def->ck_mode;
+	px->ck_indirect = def->ck_indirect;
+	px->ck_nocache = def->ck_nocache;
+	px->ck_httponly = def->ck_httponly;
+	px->ck_secure = def->ck_secure;
+	if (def->ck_name && !(px->ck_name = strdup(def->ck_name)))
+		return -ENOMEM;
 	if (def->hdr_name && !(px->hdr_name = strdup(def->hdr_name)))
 		return -ENOMEM;
 	if (def->httpchk && !(px->httpchk = cfg_httpchk_dup(def->httpchk)))
@@ -330,6 +337,8 @@ static int px_inherit_be(struct proxy *px, const struct proxy *def)
 		if (!px->defsrv)
 			return -ENOMEM;
 		*px->defsrv = *def->defsrv;
+		if (def->defsrv->ck_value && !(px->defsrv->ck_value = strdup(def->defsrv->ck_value)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -884,13 +893,17 @@ static void px_free(struct proxy *px)
 	for (s = px->servers; s; s = sn) {
 		sn = s->next;
 		free(s->id);
+		free(s->ck_value);
 		free(s);
 	}
 	cfg_http_free(px);
 	acl_list_free(px->acls);
 	cfg_httpchk_free(px->httpchk);
 	lb_tbl_free(px->lb_tbl);
+	if (px->defsrv)
+		free(px->defsrv->ck_value);
 	free(px->defsrv);
+	free(px->ck_name);
 	free(px->hdr_name);
 	free(px->defbe_name);
 	free(px->id);

@@ -143,6 +143,7 @@ struct server {
 	struct srv_check *chk;	/* health-check state (check.c), NULL without "check" */
 	bool drain;		/* "set server ... state drain": no new connections */
 	unsigned char send_proxy; /* "send-proxy": 1, "send-proxy-v2": 2 */
+	char *ck_value;		/* "cookie VALUE": what the sticky cookie names it */
 	struct idle_conn *idle;	/* idle connections shared by clients (srvpool.c) */
 	unsigned int nidle;
 	unsigned long long bytes_in, bytes_out; /* ended transactions' bytes (stats.c) */
@@ -209,6 +210,9 @@ struct proxy {
 	enum http_reuse http_reuse;	/* "http-reuse", default safe */
 	int retries;			/* "retries", default 3 (set by cfg.c) */
 	int redispatch_interval;	/* "option redispatch N"; -1: on the last retry */
+	char *ck_name;			/* "cookie NAME ...": sticky sessions (cookie.h) */
+	unsigned char ck_mode;		/* enum ck_mode */
+	bool ck_indirect, ck_nocache, ck_httponly, ck_secure;
 	unsigned int uri_len;		/* "balance uri len N"; 0: all */
 	unsigned int uri_depth;		/* "balance uri depth N"; 0: all */
 	char *hdr_name;			/* "balance hdr(NAME)" */

@@ -6,6 +6,7 @@
  * keyword's sub-keywords differ (timeout, option).
  */
 #include "cfg.h"
+#include "cookie.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -418,6 +419,18 @@ static int so_marked_down(struct server *s, char **args, int i, char *err, size_
 	return 0;
 }
 
+/* "cookie VALUE": the value the backend's sticky cookie gives this server. */
+static int so_cookie(struct server *s, char **args, int i, char *err, size_t errlen)
+{
+	free(s->ck_value);
+	s->ck_value = strdup(args[i + 1]);
+	if (!s->ck_value) {
+		snprintf(err, errlen, "out of memory.");
+		return -1;
+	}
+	return 0;
+}
+
 /* "send-proxy", "send-proxy-v2": the PROXY protocol header before anything else. */
 static int so_send_proxy(struct server *s, char **args, int i, char *err, size_t errlen)
 {
@@ -431,6 +444,7 @@ static const struct srv_kw srv_kws[] = {
     {"addr", 2, so_addr},
     {"backup", 1, so_flag},
     {"check", 1, so_flag},
+    {"cookie", 2, so_cookie},
     {"disabled", 1, so_flag},
     {"downinter", 2, so_inter},
     {"enabled", 1, so_flag},
@@ -465,7 +479,7 @@ static void srv_missing(const struct srv_kw *k, char *err, size_t errlen)
 /* Server options HAProxy has and wsplice does not (yet): named as such, not as unknown. */
 static const char *const srv_unsupported[] = {
     "agent-check", "agent-inter", "agent-port", "alpn",		 "ca-file",	 "check-send-proxy",
-    "check-ssl",   "cookie",	  "crt",	"error-limit",	 "id",		 "init-addr",
+    "check-ssl",   "crt",	"error-limit",	 "id",		 "init-addr",
     "maxqueue",	   "minconn",	  "observe",	"on-error",	 "on-marked-up", "proto",
     "redir",	   "resolvers",	  "slowstart",	 "sni",
     "source",	   "ssl",	  "tfo",	"track",	 "verify",	 NULL,
@@ -530,8 +544,12 @@ static struct server *srv_new(struct cfg_kw_ctx *ctx, const char *id)
 
 	if (!s)
 		return NULL;
-	if (ctx->px->defsrv)
-		*s = *ctx->px->defsrv; /* the template owns no pointer */
+	if (ctx->px->defsrv) {
+		*s = *ctx->px->defsrv;
+		/* the template's cookie value is its own; the server gets a copy */
+		if (s->ck_value && !(s->ck_value = strdup(s->ck_value)))
+			return NULL;
+	}
 	else
 		srv_defaults(s);
 	s->next = NULL;
@@ -1048,6 +1066,57 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 	return 0;
 }
 
+/*
+ * "cookie NAME [insert|rewrite|prefix] [indirect] [nocache] [httponly] [secure]" (default
+ * rewrite, as HAProxy). HAProxy's other cookie options are named as not supported yet.
+ */
+static int kw_cookie(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	static const char *const later[] = {"postonly", "preserve", "domain", "maxidle",
+					    "maxlife", "dynamic", "attr", NULL};
+	struct proxy *px = ctx->px;
+
+	if (n < 2) {
+		snprintf(err, errlen, "'cookie' expects <cookie_name> as argument.");
+		return -1;
+	}
+	free(px->ck_name);
+	if (!(px->ck_name = strdup(args[1])))
+		return -1;
+	px->ck_mode = CK_REWRITE;
+	px->ck_indirect = px->ck_nocache = px->ck_httponly = px->ck_secure = false;
+	for (int i = 2; i < n; i++) {
+		const char *a = args[i];
+
+		if (!strcmp(a, "insert"))
+			px->ck_mode = CK_INSERT;
+		else if (!strcmp(a, "rewrite"))
+			px->ck_mode = CK_REWRITE;
+		else if (!strcmp(a, "prefix"))
+			px->ck_mode = CK_PREFIX;
+		else if (!strcmp(a, "indirect"))
+			px->ck_indirect = true;
+		else if (!strcmp(a, "nocache"))
+			px->ck_nocache = true;
+		else if (!strcmp(a, "httponly"))
+			px->ck_httponly = true;
+		else if (!strcmp(a, "secure"))
+			px->ck_secure = true;
+		else {
+			for (int j = 0; later[j]; j++)
+				if (!strcmp(a, later[j])) {
+					snprintf(err, errlen, "'cookie %s' is not supported yet.", a);
+					return -1;
+				}
+			snprintf(err, errlen,
+				 "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', "
+				 "'nocache', 'httponly', 'secure' options (got '%s').", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* "retries N": connection attempts after the first one fails (HAProxy's default 3). */
 static int kw_retries(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
@@ -1265,6 +1334,7 @@ const struct cfg_kw cfg_proxy_kws[] = {
     {"acl", SEC_FE | CFG_SEC_BACKEND, 0, 0, kw_acl},
     {"balance", SEC_ALL, PX_CAP_BE, 0, kw_balance},
     {"bind", SEC_FE | CFG_SEC_BACKEND, PX_CAP_FE, 0, kw_bind},
+    {"cookie", SEC_ALL, PX_CAP_BE, 0, kw_cookie},
     {"default-server", SEC_ALL & ~CFG_SEC_FRONTEND, 0, 0, kw_default_server},
     {"default_backend", SEC_ALL, PX_CAP_FE, 0, kw_default_backend},
     {"hash-type", SEC_ALL, PX_CAP_BE, 0, kw_hash_type},

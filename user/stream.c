@@ -18,6 +18,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proxyproto.h"
+#include "cookie.h"
 #include "relay.h"
 #include "srvpool.h"
 #include "ws.h"
@@ -36,6 +37,7 @@ static void stream_update(struct stream *s);
 static void start_request(struct stream *s);
 static void connect_server(struct stream *s);
 static bool pick_server(struct stream *s, const char *base);
+static bool take_server(struct stream *s, struct server *srv);
 static bool reuse_pooled(struct stream *s);
 static bool prepend_proxy_header(struct stream *s);
 static void dequeue_next(struct proxy *be);
@@ -277,6 +279,7 @@ static void start_request(struct stream *s)
 	memcpy(s->term, "--", 3);
 	s->retries = 0;
 	s->redispatched = false;
+	s->ck_matched = false;
 	s->tw = 0;
 	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
 	s->logged_asap = s->logged = false;
@@ -467,13 +470,16 @@ static bool put_headers(struct buf *out, const struct http_msg *m, const char *b
  */
 static bool build_request_head(struct stream *s, const char *base, const struct http_rw *rw)
 {
-	const struct http_msg *m = &s->req.msg;
+	struct http_msg *m = &s->req.msg;
 	struct buf *out = &s->req.out;
-	char line[64], extra[4096];
-	int n, elen = http_rw_format(rw, extra, sizeof(extra) - 32);
+	char line[64], extra[4096], ck[2048];
+	int n, elen = http_rw_format(rw, extra, sizeof(extra) - 32 - sizeof(ck));
 
 	if (elen < 0 || rw->overflow)
 		return false;
+	/* the sticky cookie as the server must see it (indirect insert: gone; prefix: stripped) */
+	if (cookie_request_rewrite(s->be, m, base, ck, sizeof(ck)) && ck[0])
+		elen += sprintf(extra + elen, "Cookie: %s\r\n", ck);
 	if (!s->upgrade_req && s->srv_close)
 		strcpy(extra + elen, "Connection: close\r\n");
 
@@ -621,8 +627,10 @@ static void on_request_head(struct stream *s)
 	s->srv_close = ((s->be->options | s->fe->options) &
 			(PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE)) ||
 		       s->upgrade_req || m->te_cl;
-	/* no server now: wait in the queue if some server will free a slot, else 503 */
-	queue = !pick_server(s, base);
+	/* a sticky cookie names the server; else balance. No server now: wait in the queue
+	 * if some server will free a slot, else 503 */
+	s->ck_matched = take_server(s, cookie_server(s->be, m, base));
+	queue = !s->srv && !pick_server(s, base);
 	if (queue && !backend_usable(s->be))
 		return stream_error(s, 503, 'S', 'C');
 	if (!build_request_head(s, base, &rw))
@@ -666,6 +674,19 @@ static int connect_fd(struct stream *s)
 	return fd;
 }
 
+/* Occupies srv (may be NULL) for this stream. Returns whether it did. */
+static bool take_server(struct stream *s, struct server *srv)
+{
+	if (!srv)
+		return false;
+	s->srv = srv;
+	srv->cur_conns++;
+	srv->cum_conns++;
+	s->be->cur_conns++;
+	s->be->cum_conns++;
+	return true;
+}
+
 /*
  * Takes a server of s->be for this stream; base is the request head (NULL in mode tcp), which
  * hashing algorithms read. Returns false when none is usable: HAProxy answers 503, "SC".
@@ -678,14 +699,7 @@ static bool pick_server(struct stream *s, const char *base)
 		req.msg = &s->req.msg;
 		req.base = base;
 	}
-	s->srv = lb_pick(s->be, &req);
-	if (!s->srv)
-		return false;
-	s->srv->cur_conns++;
-	s->srv->cum_conns++;
-	s->be->cur_conns++;
-	s->be->cum_conns++;
-	return true;
+	return take_server(s, lb_pick(s->be, &req));
 }
 
 /*
@@ -871,7 +885,7 @@ static bool build_response_head(struct stream *s, const char *base)
 	struct buf *out = &s->res.out;
 	char line[64], extra[4096];
 	struct http_rw rw;
-	int n;
+	int n, ck;
 
 	http_rw_init(&rw, (struct sockaddr *)&s->cli_addr);
 	if (s->be != s->fe)
@@ -880,6 +894,11 @@ static bool build_response_head(struct stream *s, const char *base)
 	n = http_rw_format(&rw, extra, sizeof(extra) - 32);
 	if (n < 0 || rw.overflow)
 		return false;
+	ck = cookie_response(s->be, s->srv ? s->srv : s->log_srv, s->ck_matched, m, base,
+			     extra + n, sizeof(extra) - 32 - n);
+	if (ck < 0)
+		return false;
+	n += ck;
 	if (s->cli_close || http_msg_needs_eof(m)) {
 		s->cli_close = true;
 		strcpy(extra + n, "connection: close\r\n");

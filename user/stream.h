@@ -84,6 +84,7 @@ struct stream {
 	int retries;
 	bool redispatched;	/* a retry went to another server (logged "+N") */
 	bool queued;		/* waiting in its backend's queue for a server slot */
+	bool ck_matched;	/* the request's sticky cookie named its server */
 	struct stream *qnext, *qprev;
 	uint64_t t_queued;	/* when it entered the queue */
 	long tw;		/* ms spent in the queue, for the log */

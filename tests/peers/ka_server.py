@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """An HTTP/1.1 keep-alive server for the connection-mode tests.
 
+usage: ka_server.py PORT [NAME]
 GET /id         -> "conn=N" where N numbers the TCP connection the request came on
+                   ("NAME conn=N" when a NAME is given)
+GET /hdr        -> the request's Cookie header ("-" when none)
+GET /setcookie  -> sets "SRV=orig; path=/" itself
 GET /big?n=B    -> B bytes (Content-Length), streamed
 POST /count     -> reads the body (Content-Length or chunked) and answers its size
 """
@@ -12,6 +16,7 @@ import sys
 import urllib.parse
 
 counter = itertools.count(1)
+NAME = (sys.argv[2] + " ").encode() if len(sys.argv) > 2 else b""
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -21,9 +26,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().setup()
         self.conn_no = next(counter)
 
-    def reply(self, body, code=200):
+    def reply(self, body, code=200, extra=()):
         self.send_response(code)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -40,7 +47,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(part)
                 n -= len(part)
             return
-        self.reply(b"conn=%d\n" % self.conn_no)
+        if url.path == "/hdr":
+            self.reply((self.headers.get("Cookie", "-") + "\n").encode())
+            return
+        if url.path == "/setcookie":
+            self.reply(NAME + b"set\n", extra=[("Set-Cookie", "SRV=orig; path=/")])
+            return
+        self.reply(NAME + b"conn=%d\n" % self.conn_no)
 
     def do_POST(self):
         total = 0

@@ -678,8 +678,10 @@ static void test_errors(void)
 		     "'option redispatch' expects a non-zero integer");
 	expect_error("e_retries", "backend b\n retries many\n", 2,
 		     "'retries' expects an integer argument");
-	expect_error("e_srv_cookie", "backend b\n server s 1.1.1.1:1 cookie a\n", 2,
-		     "'server b/s' : 'cookie' is not supported yet");
+	expect_error("e_srv_cookie", "backend b\n server s 1.1.1.1:1 cookie\n", 2,
+		     "'server b/s' : 'cookie' expects");
+	expect_error("e_cookie_opt", "backend b\n cookie SRV insert maxidle 1h\n", 2,
+		     "'cookie maxidle' is not supported yet");
 	expect_error("e_srv_maxconn", "backend b\n server s 1.1.1.1:1 maxconn x\n", 2,
 		     "'maxconn' expects an integer argument");
 	expect_error("e_srv_port", "backend b\n server s 1.1.1.1:1 port 70000\n", 2,
@@ -755,8 +757,8 @@ static void test_errors(void)
 		     "'spread-checks' expects an integer argument");
 	expect_error("e_balance2", "backend b\n balance fastest\n", 2, "balance only supports");
 	expect_error("e_tmo_kw", "backend b\n timeout foo 1s\n", 2, "'timeout' supports");
-	expect_error("e_tmo_unsup", "backend b\n timeout queue 1s\n", 2,
-		     "'timeout queue' is not supported yet");
+	expect_error("e_tmo_unsup", "backend b\n timeout tarpit 1s\n", 2,
+		     "'timeout tarpit' is not supported yet");
 	expect_error("e_tmo_check", "backend b\n timeout check x\n", 2,
 		     "unexpected character 'x' in 'timeout check'");
 	expect_error("e_tmo_val", "backend b\n timeout server\n", 2,
