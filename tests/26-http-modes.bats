@@ -164,3 +164,32 @@ one_request() {
 	echo "daemon RSS at most $rss KiB"
 	[ "$rss" -lt $((32 * 1024)) ]
 }
+
+@test "bodies: HEAD, 204 and 304 carry no body to the client even when a broken server sends one" {
+	local BB
+	BB=$(free_port)
+	bg bb timeout 60 $PY "$PEERS/broken_body_server.py" "$BB"
+	wait_for_log "$LOGDIR/bb.log" '^listening'
+	HT=$BB proxy
+	# all on one client connection: each response must end where HTTP says, or the next one
+	# would start with "BROKE"
+	run timeout 10 $PY -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /204 HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"GET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+sys.stdout.write(data.decode().replace("\r", ""))
+' "$FE"
+	echo "$output"
+	refute grep -q BROKE <<<"$output"
+	[ "$(grep -c '^HTTP/1.1 ' <<<"$output")" -eq 4 ]
+	grep -q '^HTTP/1.1 204 No Content' <<<"$output"
+	grep -q '^HTTP/1.1 304 Not Modified' <<<"$output"
+	[ "${lines[${#lines[@]} - 1]}" = fine ]
+}

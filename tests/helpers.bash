@@ -38,9 +38,32 @@ bg() {
 	printf -v "${name}_PID" '%s' "$pid"
 }
 
-# A free TCP port on 127.0.0.1, as the kernel picks it.
+# free_port: a free TCP port on 127.0.0.1.
+#
+# Taken below the kernel's ephemeral range (32768 and up by default), so that no outgoing
+# connection (the daemon's to its servers) can take it as a source port before the test binds
+# it, and never twice in one test (the ports handed out are remembered in the test's dir).
 free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	$PY - "${BATS_TEST_TMPDIR:-/tmp}/.ports" <<'PYEOF'
+import os, random, socket, sys
+used_file = sys.argv[1]
+used = set(open(used_file).read().split()) if os.path.exists(used_file) else set()
+for _ in range(1000):
+    port = random.randrange(20000, 32000)
+    if str(port) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    with open(used_file, "a") as f:
+        f.write("%d\n" % port)
+    print(port)
+    break
+PYEOF
 }
 
 # wait_for_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.

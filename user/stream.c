@@ -959,6 +959,10 @@ static void on_response_head(struct stream *s)
 	s->res.fwd = 0;
 	if (s->head_req)
 		http_msg_skip_body(m);
+	/* a response that has no body by definition: a broken server may send one anyway, maybe
+	 * after we looked, so its connection is not used again */
+	if (s->head_req || m->status == 204 || m->status == 304)
+		s->srv_close = true;
 }
 
 /* Both messages are complete: log, then keep the client connection or close it. */
@@ -976,6 +980,9 @@ static void end_transaction(struct stream *s)
 	    !buf_empty(&s->res.in) || s->res.fwd) {
 		side_close(s, &s->ss);
 		s->idle_srv = NULL;
+		/* what that server sent past its response (a body to HEAD) goes with it */
+		buf_consume(&s->res.in, buf_len(&s->res.in));
+		s->res.fwd = 0;
 	} else if (s->be->http_reuse != HTTP_REUSE_NEVER && !s->log_srv->send_proxy) {
 		/* (a connection that told the server who the client is stays with that client) */
 		/* shared: into the server's pool, where this client will likely find it first */
