@@ -108,8 +108,10 @@ bulk() {
 	echo "KernelBytes $kb0 -> $kb1, UserRelayBytes $ub0 -> $ub1, UserHeldBytes $hb"
 	[ $((kb1 - kb0 + ub1 - ub0 + hb)) -ge $((2 * size)) ]
 	if [ "$1" = bpf ]; then
-		[ $((ub1 - ub0)) -le $((1 * MiB)) ]
-		[ "$hb" -le $((32 * MiB)) ]
+		# a reader this slow makes the tunnel leave the kernel (docs/design.md): the kernel
+		# carried the start, the relay the rest
+		[ "$(info SpliceDemoted)" -eq 1 ]
+		[ $((kb1 - kb0)) -gt 0 ]
 	else
 		[ "$kb1" -eq "$kb0" ]
 	fi
@@ -140,18 +142,22 @@ bulk() {
 counters() {
 	need_bpf "$1"
 	local size=$((64 * MiB)) kb0 ub0 kb1 ub1
-	server --recv "$size" --recv-first --send "$size" --wait-eof
+	server --recv "$size" --recv-first --send "$size" --wait-eof --chunk 256K --interval 1
 	start_proxy "$1"
 	kb0=$(info KernelBytes)
 	ub0=$(info UserRelayBytes)
-	client --send "$size" --recv "$size"
+	# paced at 256 KiB a millisecond at most: a destination that keeps up, so the tunnel stays
+	# in the kernel (a tunnel whose destination falls 16 MiB behind moves to user space, which
+	# the bulk test above covers)
+	client --send "$size" --recv "$size" --chunk 256K --interval 1
 	[ "$status" -eq 0 ]
 	server_ok
 	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
 	kb1=$(info KernelBytes)
 	ub1=$(info UserRelayBytes)
-	echo "KernelBytes $kb0 -> $kb1, UserRelayBytes $ub0 -> $ub1"
+	echo "KernelBytes $kb0 -> $kb1, UserRelayBytes $ub0 -> $ub1, demoted $(info SpliceDemoted)"
 	if [ "$1" = bpf ]; then
+		[ "$(info SpliceDemoted)" -eq 0 ]
 		[ "$ub1" -eq 0 ]
 		[ $((kb1 - kb0)) -ge $((2 * size)) ]
 	else

@@ -31,11 +31,13 @@ tunnel_up() {
 	std_cfg "$LOGDIR/w.cfg" "$FE" "$WS" "$HTTP"
 	start_wsplice "$LOGDIR/w.cfg" $(path_args "$1")
 	wait_for_port "$FE"
-	# both readers slow: the tunnel streams both ways for far longer than the test needs
-	bg server timeout 60 "$STREAM" server "$WS" --send $((128 << 20)) --recv $((128 << 20)) --rate 8M
+	# both sides send 64 KiB every 10 ms, for far longer than the test needs: a steady stream
+	# that the readers keep up with, so the tunnel stays spliced
+	bg server timeout 60 "$STREAM" server "$WS" --send $((128 << 20)) --recv $((128 << 20)) \
+		--chunk 64K --interval 10
 	wait_for_port "$WS"
 	bg client timeout 60 "$STREAM" client "127.0.0.1:$FE" --send $((128 << 20)) --recv $((128 << 20)) \
-		--rate 8M
+		--chunk 64K --interval 10
 	wait_until 10 '[ "$(info CurrTunnels)" -eq 1 ]'
 }
 

@@ -103,6 +103,7 @@ static void show_info(struct cli_req *r, char **args, int n)
 	out(r, "CurrTunnels: %llu\nCumTunnels: %llu\nSplicedTunnels: %llu\n",
 	    (unsigned long long)ctx->cnt.cur_tunnels, (unsigned long long)ctx->cnt.cum_tunnels,
 	    (unsigned long long)ctx->cnt.cur_spliced);
+	out(r, "SpliceDemoted: %llu\n", (unsigned long long)ctx->cnt.demoted);
 	out(r, "KernelBytes: %llu\nUserRelayBytes: %llu\nUserHeldBytes: %llu\nFlowPauses: %llu\n",
 	    (unsigned long long)splice_kernel_bytes(ctx),
 	    (unsigned long long)ctx->cnt.user_relay_bytes,

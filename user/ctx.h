@@ -22,6 +22,7 @@ struct counters {
 	uint64_t user_relay_bytes;	/* tunnel bytes copied by the userspace relay */
 	uint64_t held_bytes;		/* spliced-tunnel bytes held by flow control, then copied */
 	uint64_t flow_pauses;		/* spliced directions paused by flow control */
+	uint64_t demoted;		/* spliced tunnels moved to user space (slow readers) */
 };
 
 /*

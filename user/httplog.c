@@ -18,7 +18,7 @@ void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down)
 	/* this transaction's bytes: a kept-alive connection carries several */
 	*up = s->cs.rx - s->rx_start;
 	*down = s->cs.tx - s->tx_start;
-	if (s->st == ST_TUNNEL_KERNEL) {
+	if (s->st == ST_TUNNEL_KERNEL || s->pair.demoted) {
 		splice_tunnel_bytes(s, &c2s, &s2c);
 		*up += c2s;
 		*down += s2c;

@@ -48,7 +48,7 @@ _Static_assert(sizeof(struct wsplice_event) == 16, "struct wsplice_event is 2 x 
  * flow control then applies to the client) until the backlog falls to FC_LOW. A new tunnel
  * starts with FC_FIRST of credit so that idle tunnels reserve little of the global budget.
  */
-#define FC_HIGH (4u << 20)
+#define FC_HIGH (16u << 20)
 #define FC_LOW (1u << 20)
 #define FC_FIRST (64u << 10)
 #define FC_MIN_GRANT (16u << 10)
@@ -70,6 +70,7 @@ struct splice {
 };
 
 static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+static int pair_demote(struct stream *s);
 static void splice_srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
 static void splice_timer(struct loop *loop, struct timer *t);
 static void poll_timer(struct loop *loop, struct timer *t);
@@ -566,6 +567,70 @@ static int dir_resume(struct splice *sp, struct splice_dir *d)
  * destination, resumes it below FC_LOW, and forwards what the verdict left on the source once
  * the destination caught up. Returns 1 when the direction needs polling, 0 when not, -1 on error.
  */
+/*
+ * A destination that cannot keep up takes its tunnel out of the kernel for good: both sources
+ * leave wsplice_socks (new bytes wait in TCP, whose window holds the senders back), and once
+ * what the kernel redirected has reached both destinations, user space relays the rest with its
+ * bounded buffers. Pausing and later resuming the redirect instead was measured to duplicate a
+ * whole skb now and then on 6.18 (docs/design.md, "Known problem"); a tunnel leaves the kernel
+ * once and never comes back. Returns 0 or -1.
+ */
+static int pair_demote(struct stream *s)
+{
+	struct splice *sp = s->ctx->splice;
+	struct splice_pair *p = &s->pair;
+
+	if (p->demoting)
+		return 0;
+	p->demoting = true;
+	for (int i = 0; i < 2; i++)
+		if (!p->dir[i].paused && dir_pause(sp, &p->dir[i], 0) < 0)
+			return -1;
+	poll_add(sp, p);
+	return 0;
+}
+
+/* Both directions drained, nothing held in a psock: the tunnel continues in user space. */
+static bool pair_drained(struct stream *s)
+{
+	struct splice *sp = s->ctx->splice;
+	struct wsplice_sock v;
+	uint64_t inflight;
+
+	for (int i = 0; i < 2; i++) {
+		struct splice_dir *d = &s->pair.dir[i];
+
+		/* a direction already closed is done; one closing finishes first */
+		if (d->shut)
+			continue;
+		if (d->eof || d->rest.data || dir_measure(sp, d, &v, &inflight) < 0 || inflight ||
+		    v.passed > d->copied)
+			return false;
+	}
+	return true;
+}
+
+static void pair_finish_demote(struct stream *s)
+{
+	int lowat = 1;
+
+	splice_tunnel_stop(s);
+	for (int i = 0; i < 2; i++)
+		setsockopt(s->pair.dir[i].src_fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+	s->pair.demoted = true;
+	s->ctx->cnt.demoted++;
+	pr_debug("stream %llu: tunnel moves to user space (slow reader)", (unsigned long long)s->id);
+	stream_tunnel_to_user(s);
+}
+
+/* Says which step of the flow control failed, and why (the caller aborts the tunnel). */
+static int dir_fail(struct stream *s, struct splice_dir *d, const char *step)
+{
+	pr_debug("stream %llu: %s direction: %s: %s", (unsigned long long)s->id,
+		 d == &s->pair.dir[0] ? "client" : "server", step, strerror(errno));
+	return -1;
+}
+
 static int dir_check(struct stream *s, struct splice_dir *d)
 {
 	struct splice *sp = s->ctx->splice;
@@ -575,18 +640,24 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 
 	for (int round = 0; round < 4; round++) {
 		if (dir_measure(sp, d, &v, &inflight) < 0)
-			return -1;
+			return dir_fail(s, d, "measure");
 		copied = d->copied;
 		if (inflight == 0 && (v.passed > d->copied || d->rest.data || d->eof)) {
 			r = dir_copy(s, d, v.passed);
-			if (r < 0 || (d->copied != copied && write_limit(sp, d) < 0))
-				return -1;
+			if (r < 0)
+				return dir_fail(s, d, "copy");
+			if (d->copied != copied && write_limit(sp, d) < 0)
+				return dir_fail(s, d, "limit");
 		}
 		if (d->eof)
 			break;
 		grant = grant_for(sp, d, inflight);
 		if (!d->paused && grant < FC_MIN_GRANT)
-			return dir_pause(sp, d, inflight) < 0 ? -1 : 1;
+			return pair_demote(s) < 0 ? dir_fail(s, d, "pause") : 1;
+		if (s->pair.demoting) {
+			reserve(sp, d, inflight);
+			return 1;
+		}
 		if (d->paused && (inflight > FC_LOW || grant < FC_MIN_GRANT)) {
 			reserve(sp, d, inflight);
 			return 1;
@@ -594,7 +665,7 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 		d->notify_at = v.bytes + grant;
 		reserve(sp, d, inflight + grant);
 		if (write_limit(sp, d) < 0 || (d->paused && dir_resume(sp, d) < 0))
-			return -1;
+			return dir_fail(s, d, "resume");
 		/* BPF tests for crossing the mark: one crossed while it was being written raised
 		 * no event, so look again */
 		if (sock_state(sp, d->cookie, &v) < 0 || v.bytes < d->notify_at)
@@ -808,6 +879,11 @@ static bool pair_poll(struct stream *s)
 	}
 	if (p->dir[0].shut && p->dir[1].shut) {
 		stream_tunnel_end(s, "--");
+		return false;
+	}
+	if (p->demoting && pair_drained(s)) {
+		poll_del(s->ctx->splice, p);
+		pair_finish_demote(s);
 		return false;
 	}
 	return again;

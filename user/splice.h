@@ -41,6 +41,8 @@ struct splice_pair {
 	struct splice_dir dir[2];	/* [0] client to server, [1] server to client */
 	bool inserted;
 	bool polled;			/* on the poll list: a direction paused or draining */
+	bool demoting;			/* leaving the kernel for the userspace relay */
+	bool demoted;			/* left it: final_bytes holds what the kernel carried */
 	struct splice_pair *poll_next, *poll_prev;
 	uint64_t final_bytes[2];	/* kernel byte counts, kept once the maps forget them */
 };

@@ -1314,6 +1314,32 @@ ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t ca
 	return side_recv(s, sd, c, cap);
 }
 
+void stream_tunnel_to_user(struct stream *s)
+{
+	struct loop *loop = s->ctx->loop;
+
+	loop_del_fd(loop, &s->cs.fh);
+	loop_del_fd(loop, &s->ss.fh);
+	s->st = ST_TUNNEL_USER;
+	/* never back to the kernel; reads start from a clean state */
+	s->splice_failed = true;
+	s->cs.rx_empty = s->ss.rx_empty = false;
+	/* a direction the kernel path already closed stays closed */
+	if (s->pair.dir[0].shut)
+		s->cs.eof = s->ss.shut_wr = true;
+	if (s->pair.dir[1].shut)
+		s->ss.eof = s->cs.shut_wr = true;
+	s->timer.cb = stream_timeout;
+	if (loop_add_fd(loop, &s->cs.fh, s->cs.fd, EPOLLIN | EPOLLRDHUP, cli_io) < 0 ||
+	    loop_add_fd(loop, &s->ss.fh, s->ss.fd, EPOLLIN | EPOLLRDHUP, srv_io) < 0) {
+		set_term(s, 'S', 'D');
+		return stream_kill(s);
+	}
+	relay_process(s);
+	if (!s->killed)
+		relay_update(s);
+}
+
 void stream_tunnel_end(struct stream *s, const char *term)
 {
 	set_term(s, term[0], term[1]);

@@ -111,6 +111,9 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 /* Ends a stream now: closes both sockets, logs, and frees it before the next epoll_wait. */
 void stream_kill(struct stream *s);
 
+/* Called by splice.c when a spliced tunnel leaves the kernel: the userspace relay takes over. */
+void stream_tunnel_to_user(struct stream *s);
+
 /* Called by the tunnel paths when a tunnel ends; term is the termination state. */
 void stream_tunnel_end(struct stream *s, const char *term);
 
