@@ -288,7 +288,7 @@ int cfg_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
 		   size_t errlen);
 
 /*
- * Keyword tables, shared by cfg.c (tokenizer, sections, dispatch), cfg_global.c and cfg_proxy.c:
+ * Keyword tables, shared by cfg.c (tokenizer, sections, dispatch), cfg_global.c, cfg_proxy.c,
  * HAProxy's cfg_kw_list rows { sections, "keyword", parse_fn }. Not for use outside cfg*.c.
  */
 #define CFG_SEC_GLOBAL 0x01
@@ -327,6 +327,13 @@ struct cfg_kw {
 };
 
 extern const struct cfg_kw cfg_global_kws[];	/* terminated by a NULL kw */
+
+/* Shared by the keyword files: an integer in [min, max] (0 or -1), and a delay with HAProxy's
+ * messages (what names the argument, e.g. "'timeout client'"). */
+int cfg_parse_int(const char *s, long min, long max, long *v);
+int cfg_time_arg(const char *what, const char *val, unsigned int *ms, char *err, size_t errlen);
+int kw_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+int kw_default_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
 extern const struct cfg_kw cfg_proxy_kws[];
 extern const struct cfg_kw cfg_http_kws[];	/* proxy keywords of cfg_http.c */
 
