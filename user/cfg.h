@@ -289,7 +289,8 @@ int cfg_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
 
 /*
  * Keyword tables, shared by cfg.c (tokenizer, sections, dispatch), cfg_global.c, cfg_proxy.c,
- * HAProxy's cfg_kw_list rows { sections, "keyword", parse_fn }. Not for use outside cfg*.c.
+ * cfg_server.c and cfg_http.c: HAProxy's cfg_kw_list rows { sections, "keyword", parse_fn }.
+ * Not for use outside cfg*.c.
  */
 #define CFG_SEC_GLOBAL 0x01
 #define CFG_SEC_DEFAULTS 0x02
