@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef WSPLICE_STREAM_INT_H
+#define WSPLICE_STREAM_INT_H
+
+#include <stdbool.h>
+
+#include "stream.h"
+
+/*
+ * Internal to the stream code: stream.c (the state machine, HTTP) and srvconn.c (servers, the
+ * backend queue, connecting). Not for other modules.
+ */
+
+/* stream.c */
+void stream_error(struct stream *s, int code, char cause, char state);
+void side_close(struct stream *s, struct side *sd);
+void stream_update(struct stream *s);
+void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+
+/* srvconn.c */
+void release_server(struct stream *s);
+void queue_remove(struct stream *s);
+void enqueue(struct stream *s);
+bool take_server(struct stream *s, struct server *srv);
+bool pick_server(struct stream *s, const char *base);
+bool reuse_pooled(struct stream *s);
+void connect_server(struct stream *s);
+void connect_failed(struct stream *s, int err, bool timeout);
+void check_connect(struct stream *s);
+
+#endif /* WSPLICE_STREAM_INT_H */
