@@ -44,12 +44,11 @@ _Static_assert(sizeof(struct wsplice_event) == 16, "struct wsplice_event is 2 x 
 /*
  * Flow control. The redirect has no backpressure (sockmap-notes.md: 2 GiB queued towards a
  * backend that never read), so each direction may have at most FC_HIGH bytes redirected but not
- * yet handed to the destination's TCP stack; past that its source leaves wsplice_socks (TCP
- * flow control then applies to the client) until the backlog falls to FC_LOW. A new tunnel
- * starts with FC_FIRST of credit so that idle tunnels reserve little of the global budget.
+ * yet handed to the destination's TCP stack; past that the tunnel leaves the kernel for the
+ * userspace relay (pair_demote). A new tunnel starts with FC_FIRST of credit so that idle
+ * tunnels reserve little of the global budget.
  */
 #define FC_HIGH (16u << 20)
-#define FC_LOW (1u << 20)
 #define FC_FIRST (64u << 10)
 #define FC_MIN_GRANT (16u << 10)
 #define FC_POLL_MS 5
@@ -533,8 +532,7 @@ static int dir_copy(struct stream *s, struct splice_dir *d, uint64_t passed)
  * run in softirq on another CPU: one that finds no program drops its skb (sk_psock_verdict_recv
  * defaults to __SK_DROP). SO_RCVLOWAT at its maximum first closes that race: TCP then does not
  * run the verdict before half a receive buffer is queued, and the queue was just emptied by it.
- * Resuming puts the source back and lowers SO_RCVLOWAT, which runs the verdict over what queued.
- * A source past ESTABLISHED cannot rejoin (EOPNOTSUPP): after its FIN, user space copies the rest.
+ * A paused source never rejoins the sockhash (the tunnel is on its way to user space).
  */
 static int dir_pause(struct splice *sp, struct splice_dir *d, uint64_t inflight)
 {
@@ -549,23 +547,11 @@ static int dir_pause(struct splice *sp, struct splice_dir *d, uint64_t inflight)
 	return 0;
 }
 
-static int dir_resume(struct splice *sp, struct splice_dir *d)
-{
-	uint64_t fd = d->src_fd;
-	int lowat = 1;
-
-	if (bpf_map_update_elem(sp->socks_fd, &d->cookie, &fd, BPF_NOEXIST) < 0)
-		return errno == EOPNOTSUPP ? 0 : -errno;
-	d->paused = false;
-	setsockopt(d->src_fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
-	return 0;
-}
-
 /*
  * Flow control of one direction, on a crossed mark and on each poll: grants more credit while
- * the destination keeps up, pauses the source when FC_HIGH bytes are queued towards the
- * destination, resumes it below FC_LOW, and forwards what the verdict left on the source once
- * the destination caught up. Returns 1 when the direction needs polling, 0 when not, -1 on error.
+ * the destination keeps up, takes the tunnel out of the kernel when FC_HIGH bytes are queued
+ * towards the destination, and forwards what the verdict left on the source once the
+ * destination caught up. Returns 1 when the direction needs polling, 0 when not, -1 on error.
  */
 /*
  * A destination that cannot keep up takes its tunnel out of the kernel for good: both sources
@@ -654,18 +640,15 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 		grant = grant_for(sp, d, inflight);
 		if (!d->paused && grant < FC_MIN_GRANT)
 			return pair_demote(s) < 0 ? dir_fail(s, d, "pause") : 1;
-		if (s->pair.demoting) {
-			reserve(sp, d, inflight);
-			return 1;
-		}
-		if (d->paused && (inflight > FC_LOW || grant < FC_MIN_GRANT)) {
+		/* paused: the tunnel is leaving the kernel, pair_poll() finishes that */
+		if (d->paused) {
 			reserve(sp, d, inflight);
 			return 1;
 		}
 		d->notify_at = v.bytes + grant;
 		reserve(sp, d, inflight + grant);
-		if (write_limit(sp, d) < 0 || (d->paused && dir_resume(sp, d) < 0))
-			return dir_fail(s, d, "resume");
+		if (write_limit(sp, d) < 0)
+			return dir_fail(s, d, "limit");
 		/* BPF tests for crossing the mark: one crossed while it was being written raised
 		 * no event, so look again */
 		if (sock_state(sp, d->cookie, &v) < 0 || v.bytes < d->notify_at)
