@@ -10,6 +10,13 @@
 
 #define WSPLICE_PIN_ROOT "/sys/fs/bpf/wsplice"
 
+/*
+ * Version of the maps' layout and meaning below. A reload hands spliced tunnels, and the maps
+ * they are in, to a new process only when both were built with the same value: bump it with
+ * any change to a map, key, value or to what the verdict does with them.
+ */
+#define WSPLICE_ABI 1
+
 /* Upper bound of sockets in the maps: two per tunnel. */
 #define WSPLICE_MAX_SOCKS 65536
 

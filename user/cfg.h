@@ -248,6 +248,7 @@ struct global {
 	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */
 	unsigned int stats_socket_mode;	/* "mode 600" (octal), default 0600 */
 	int stats_socket_level;		/* 0 user, 1 operator, 2 admin (default) */
+	bool stats_expose_fd;		/* "expose-fd listeners": -x may take fds (reload.h) */
 	unsigned int spread_checks;	/* "spread-checks N": percent of jitter on check intervals */
 };
 

@@ -227,6 +227,19 @@ static int sock_level(struct global *g, const char *v, char *err, size_t errlen)
 	return -1;
 }
 
+/* "expose-fd listeners": a new process started with -x may take the listening sockets, and
+ * the tunnels (reload.h), through this socket. */
+static int sock_expose_fd(struct global *g, const char *v, char *err, size_t errlen)
+{
+	if (!v || strcmp(v, "listeners")) {
+		snprintf(err, errlen, "'stats socket' : 'expose-fd' only supports 'listeners' (got '%s')",
+			 v ? v : "");
+		return -1;
+	}
+	g->stats_expose_fd = true;
+	return 0;
+}
+
 /* Only UNIX sockets: a path, optionally "unix@PATH"; HAProxy's TCP forms are not supported. */
 static int sock_path(struct global *g, const char *path, char *err, size_t errlen)
 {
@@ -276,6 +289,8 @@ static int stats_socket(struct global *g, char **args, int n, char *err, size_t 
 			rc = sock_mode(g, v, err, errlen);
 		else if (!strcmp(args[i], "level"))
 			rc = sock_level(g, v, err, errlen);
+		else if (!strcmp(args[i], "expose-fd"))
+			rc = sock_expose_fd(g, v, err, errlen);
 		else
 			rc = -1,
 			snprintf(err, errlen, "'stats socket' : unknown keyword '%s'.", args[i]);

@@ -12,6 +12,7 @@ struct splice;
 struct stream;
 struct listener;
 struct stats_srv;
+struct reload;
 
 /* Process-wide counters, shown by "show info" and in logs. */
 struct counters {
@@ -36,6 +37,7 @@ struct ctx {
 	char splice_off_why[160];	/* why splicing is off, for "show info" */
 	struct listener *listeners;
 	struct stats_srv *stats;
+	struct reload *reload;		/* -x: what the old process handed over */
 	int maxconn;			/* effective global maxconn */
 	unsigned int actconn;		/* client connections open */
 	struct stream *streams;		/* every live stream, for stats and stop */
@@ -44,6 +46,7 @@ struct ctx {
 	struct counters cnt;
 	uint64_t start_ms;
 	bool stopping;
+	bool given_up;			/* a new process took the listeners (reload.c) */
 };
 
 #endif /* WSPLICE_CTX_H */

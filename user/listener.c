@@ -13,6 +13,7 @@
 
 #include "ctx.h"
 #include "log.h"
+#include "reload.h"
 #include "stream.h"
 
 /* After EMFILE/ENFILE/ENOMEM, accepting pauses this long: the backlog keeps the clients. */
@@ -99,10 +100,14 @@ static void listener_io(struct loop *loop, struct fd_handler *h, uint32_t events
 	listener_pause(l);
 }
 
-static int bind_one(struct proxy *fe, struct bind_conf *b)
+static int bind_one(struct ctx *ctx, struct bind_conf *b)
 {
 	int fd, one = 1;
 
+	/* -x: the old process's socket for this address, already bound and listening */
+	fd = b->fd < 0 ? reload_take_listener(ctx, &b->addr, b->addrlen) : -1;
+	if (fd >= 0)
+		return fd;
 	if (b->fd >= 0) {
 		/* fd@N: inherited, already bound and listening */
 		fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) | O_NONBLOCK);
@@ -121,7 +126,6 @@ static int bind_one(struct proxy *fe, struct bind_conf *b)
 		close(fd);
 		return err;
 	}
-	(void)fe;
 	return fd;
 }
 
@@ -134,7 +138,7 @@ int listeners_open(struct ctx *ctx)
 			continue;
 		for (struct bind_conf *b = fe->binds; b; b = b->next) {
 			struct listener *l = calloc(1, sizeof(*l));
-			int fd = l ? bind_one(fe, b) : -ENOMEM;
+			int fd = l ? bind_one(ctx, b) : -ENOMEM;
 
 			if (fd < 0) {
 				pr_alert("Starting frontend %s: cannot bind socket [%s]: %s", fe->id,

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "listener.h"
 #include "log.h"
+#include "reload.h"
 #include "loop.h"
 #include "splice.h"
 #include "srvpool.h"
@@ -33,6 +34,7 @@ struct opts {
 	int nfiles;
 	bool check_only, foreground, debug, daemon, nosplice;
 	const char *pidfile;
+	const char *reload_sock;	/* -x: the old process's stats socket */
 	pid_t *stop_pids;	/* -sf: told to finish once we listen */
 	int nstop;
 };
@@ -40,7 +42,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage : wsplice [-f <cfgfile>]* [ -vdVD ] [ -n <maxconn> ] [ -p <pidfile> ]\n"
-		   "        [ -dS ] [ -c ] [ -sf <pid>* ]\n"
+		   "        [ -dS ] [ -c ] [ -x <unix_socket> ] [ -sf <pid>* ]\n"
 		   "        -v displays version ; -vv shows known build options.\n"
 		   "        -h displays this help\n"
 		   "        -c check mode : only check config files and exit\n"
@@ -48,7 +50,8 @@ static void usage(FILE *f)
 		   "background mode.\n"
 		   "        -D goes daemon ; -p writes pids of all children to this file\n"
 		   "        -dS disables kernel splicing: tunnels are forwarded in user space\n"
-		   "        -sf/-st [pid ]* finishes/terminates old pids.\n");
+		   "        -sf/-st [pid ]* finishes/terminates old pids.\n"
+		   "        -x <unix_socket> get listening sockets and tunnels from a unix socket\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -74,6 +77,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->daemon = true;
 		} else if (!strcmp(a, "-p") && i + 1 < argc) {
 			o->pidfile = argv[++i];
+		} else if (!strcmp(a, "-x") && i + 1 < argc) {
+			o->reload_sock = argv[++i];
 		} else if (!strcmp(a, "-sf") || !strcmp(a, "-st")) {
 			/* both ask the old processes to finish; a hard "-st" kill is issue-level
 			 * work on seamless reloads (SIGTERM is sent for -st) */
@@ -151,6 +156,19 @@ static int set_maxconn(struct ctx *ctx)
 	return 0;
 }
 
+/* A reload takes the old process's BPF objects, with its spliced tunnels; else loads its own. */
+static int open_splice(struct ctx *ctx, char *why, size_t len)
+{
+	int old = reload_old_splice_pid(ctx);
+
+	if (old > 0 && splice_adopt(ctx, old, why, len) == 0)
+		return 0;
+	if (old > 0)
+		pr_warn("reload: cannot take the BPF objects of process %d (%s): its spliced "
+			"tunnels stay with it", old, why);
+	return splice_open(ctx, why, len);
+}
+
 static void setup_splice(struct ctx *ctx, const struct opts *o)
 {
 	char *why = ctx->splice_off_why;
@@ -160,7 +178,7 @@ static void setup_splice(struct ctx *ctx, const struct opts *o)
 		snprintf(why, len, "disabled by -dS");
 	else if (ctx->cfg->global.nosplice)
 		snprintf(why, len, "disabled by 'nosplice'");
-	else if (splice_kernel_ok(why, len) && splice_open(ctx, why, len) == 0)
+	else if (splice_kernel_ok(why, len) && open_splice(ctx, why, len) == 0)
 		return;
 	pr_notice("kernel splicing off (%s): tunnels are forwarded in user space", why);
 }
@@ -197,6 +215,7 @@ static void on_signal(struct loop *loop, struct fd_handler *h, uint32_t events)
 				  sg->ctx->actconn);
 			sg->ctx->stopping = true;
 			listeners_close(sg->ctx);
+			stream_close_idle(sg->ctx);
 			soft_stop_check(sg->ctx);
 		} else {
 			hard_stop(sg->ctx);
@@ -296,10 +315,17 @@ int main(int argc, char **argv)
 		pr_alert("cannot go daemon: %s", strerror(errno));
 		goto out;
 	}
-	if (listeners_open(&ctx) || setup_signals(&ctx, &sg) < 0 || stats_open(&ctx) < 0 ||
-	    checks_start(&ctx) < 0)
+	if (o.reload_sock)
+		reload_get_listeners(&ctx, o.reload_sock);
+	if (listeners_open(&ctx) || setup_signals(&ctx, &sg) < 0)
 		goto out;
+	reload_listeners_done(&ctx);
 	setup_splice(&ctx, &o);
+	/* before our stats socket replaces the old process's at the same path */
+	if (o.reload_sock)
+		reload_get_tunnels(&ctx, o.reload_sock);
+	if (stats_open(&ctx) < 0 || checks_start(&ctx) < 0)
+		goto out;
 	if (o.pidfile && write_pidfile(o.pidfile) < 0)
 		pr_warn("cannot write pidfile '%s': %s", o.pidfile, strerror(errno));
 	enable_traffic_log(&ctx);
@@ -311,6 +337,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	if (ctx.loop) {
+		reload_free(&ctx);
 		shutdown_all(&ctx);
 		loop_free(ctx.loop);
 	}

@@ -57,7 +57,7 @@ _Static_assert(sizeof(struct wsplice_event) == 16, "struct wsplice_event is 2 x 
 
 struct splice {
 	struct wsplice_bpf *skel;
-	int socks_fd, targets_fd, sock_fd, limit_fd, stats_fd, link_fd;
+	int socks_fd, targets_fd, sock_fd, limit_fd, stats_fd, events_fd, link_fd;
 	struct ring_buffer *rb;
 	struct fd_handler rb_fh;
 	struct timer poll;
@@ -66,6 +66,8 @@ struct splice {
 	struct splice_pair *polling;	/* pairs with a paused or draining direction */
 	uint64_t budget_max, budget_used;
 	char pin_dir[64];
+	bool adopted;		/* maps taken from the process this one replaced (no skeleton) */
+	bool given_up;		/* tunnels handed to a new process: no event, no new tunnel */
 };
 
 static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
@@ -244,6 +246,26 @@ static uint64_t budget_for_machine(void)
 	return ram > (1ull << 30) ? 1ull << 30 : ram;
 }
 
+/* Consumes flow-control events from the ring in events_fd. Returns 0 or -errno (why set). */
+static int start_events(struct splice *sp, int events_fd, char *why, size_t whylen)
+{
+	int err;
+
+	sp->rb = ring_buffer__new(events_fd, on_event, sp, NULL);
+	if (!sp->rb) {
+		err = -errno;
+		snprintf(why, whylen, "cannot open the event ring: %s", strerror(-err));
+		return err;
+	}
+	err = loop_add_fd(sp->ctx->loop, &sp->rb_fh, ring_buffer__epoll_fd(sp->rb), EPOLLIN, rb_io);
+	if (err) {
+		snprintf(why, whylen, "epoll: %s", strerror(-err));
+		return err;
+	}
+	sp->budget_max = budget_for_machine();
+	return 0;
+}
+
 int splice_open(struct ctx *ctx, char *why, size_t whylen)
 {
 	struct splice *sp = calloc(1, sizeof(*sp));
@@ -282,24 +304,25 @@ int splice_open(struct ctx *ctx, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot pin under %s: %s", sp->pin_dir, strerror(-err));
 		goto cleanup;
 	}
-	sp->rb = ring_buffer__new(bpf_map__fd(sp->skel->maps.wsplice_events), on_event, sp, NULL);
-	if (!sp->rb) {
-		err = -errno;
-		snprintf(why, whylen, "cannot open the event ring: %s", strerror(-err));
+	err = start_events(sp, bpf_map__fd(sp->skel->maps.wsplice_events), why, whylen);
+	if (err)
 		goto cleanup;
-	}
-	err = loop_add_fd(ctx->loop, &sp->rb_fh, ring_buffer__epoll_fd(sp->rb), EPOLLIN, rb_io);
-	if (err) {
-		snprintf(why, whylen, "epoll: %s", strerror(-err));
-		goto cleanup;
-	}
-	sp->budget_max = budget_for_machine();
 	ctx->splice = sp;
 	return 0;
 cleanup:
 	ctx->splice = sp;
 	splice_close(ctx);
 	return err;
+}
+
+static void close_adopted(struct splice *sp)
+{
+	int fds[] = { sp->socks_fd, sp->targets_fd, sp->sock_fd, sp->limit_fd, sp->stats_fd,
+		      sp->events_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 void splice_close(struct ctx *ctx)
@@ -309,7 +332,8 @@ void splice_close(struct ctx *ctx)
 	if (!sp)
 		return;
 	if (sp->rb) {
-		loop_del_fd(ctx->loop, &sp->rb_fh);
+		if (!sp->given_up)
+			loop_del_fd(ctx->loop, &sp->rb_fh);
 		ring_buffer__free(sp->rb);
 	}
 	loop_timer_del(ctx->loop, &sp->poll);
@@ -317,6 +341,8 @@ void splice_close(struct ctx *ctx)
 		remove_pins(sp->pin_dir);
 	if (sp->link_fd >= 0)
 		close(sp->link_fd);
+	if (sp->adopted)
+		close_adopted(sp);
 	wsplice_bpf__destroy(sp->skel);
 	free(sp);
 	ctx->splice = NULL;
@@ -754,6 +780,9 @@ int splice_tunnel_start(struct stream *s)
 	struct loop *loop = s->ctx->loop;
 	int err, one = 1;
 
+	/* after a handover this process only finishes what it kept (reload.c) */
+	if (sp->given_up)
+		return -EBUSY;
 	memset(p, 0, sizeof(*p));
 	p->dir[0].pair = p->dir[1].pair = p;
 	err = sock_cookie(s->cs.fd, &p->dir[0].cookie);
@@ -954,4 +983,163 @@ static void splice_timer(struct loop *loop, struct timer *t)
 		return stream_tunnel_end(s, term);
 	}
 	loop_timer_at(loop, t, when);
+}
+
+/* --- reload: tunnels that move to a new process (reload.c) ---------------------------------- */
+
+/*
+ * Takes the BPF objects of the instance pid pinned: every map, and the link that keeps the
+ * verdict attached, by their pins, then renames the pin directory to this process's pid (the old
+ * process finds nothing to unpin when it exits). The sockets of the old instance's tunnels stay
+ * in the same sockhash, so they keep flowing in the kernel while user space changes hands. The
+ * program stays the one the first instance loaded: a different one needs a restart. Returns 0
+ * or -errno (why set); on failure nothing was renamed.
+ */
+int splice_adopt(struct ctx *ctx, int pid, char *why, size_t whylen)
+{
+	static const char *const names[] = { "wsplice_socks", "wsplice_targets", "wsplice_sock",
+					     "wsplice_limit", "wsplice_stats", "wsplice_events" };
+	struct splice *sp = calloc(1, sizeof(*sp));
+	char old_dir[64], path[128];
+	int *fds[6], err;
+
+	if (!sp)
+		return -ENOMEM;
+	sp->ctx = ctx;
+	sp->adopted = true;
+	fds[0] = &sp->socks_fd, fds[1] = &sp->targets_fd, fds[2] = &sp->sock_fd;
+	fds[3] = &sp->limit_fd, fds[4] = &sp->stats_fd, fds[5] = &sp->events_fd;
+	for (int i = 0; i < 6; i++)
+		*fds[i] = -1;
+	sp->link_fd = -1;
+	loop_timer_init(&sp->poll, poll_timer);
+	libbpf_set_print(libbpf_print);
+	snprintf(old_dir, sizeof(old_dir), WSPLICE_PIN_ROOT "/%d", pid);
+	for (int i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "%s/%s", old_dir, names[i]);
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0) {
+			err = -errno;
+			snprintf(why, whylen, "%s: %s", path, strerror(-err));
+			goto cleanup;
+		}
+	}
+	/* absent where the verdict was attached without a link (kernels before 6.10) */
+	snprintf(path, sizeof(path), "%s/wsplice_link", old_dir);
+	sp->link_fd = bpf_obj_get(path);
+	err = start_events(sp, sp->events_fd, why, whylen);
+	if (err)
+		goto cleanup;
+	/* last: a failure before leaves the old instance's pins as they were */
+	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
+	if (rename(old_dir, sp->pin_dir) < 0) {
+		err = -errno;
+		sp->pin_dir[0] = 0;
+		snprintf(why, whylen, "rename %s: %s", old_dir, strerror(-err));
+		goto cleanup;
+	}
+	clean_stale_pins();
+	ctx->splice = sp;
+	pr_notice("splice: took the BPF objects of process %d (%s)", pid, sp->pin_dir);
+	return 0;
+cleanup:
+	ctx->splice = sp;
+	splice_close(ctx);
+	return err;
+}
+
+bool splice_adopted(const struct ctx *ctx)
+{
+	return ctx->splice && ctx->splice->adopted;
+}
+
+/*
+ * A tunnel can change process when user space holds nothing of it: no direction paused or
+ * draining (those are polled), none leaving the kernel, no bytes on their way.
+ */
+bool splice_tunnel_movable(const struct stream *s)
+{
+	const struct splice_pair *p = &s->pair;
+
+	return p->inserted && !p->polled && !p->demoting && !p->dir[0].paused &&
+	       !p->dir[1].paused && !p->dir[0].rest.data && !p->dir[1].rest.data;
+}
+
+/*
+ * The old process's side of a handover: stops consuming flow-control events (the new process
+ * reads the same ring; two readers would steal each other's events) after taking those already
+ * there, and starts no new kernel tunnel. What it keeps is all polled, so it needs no event.
+ */
+void splice_give_up(struct ctx *ctx)
+{
+	struct splice *sp = ctx->splice;
+
+	if (!sp || sp->given_up)
+		return;
+	ring_buffer__consume(sp->rb);
+	loop_del_fd(ctx->loop, &sp->rb_fh);
+	sp->given_up = true;
+}
+
+/* The old process forgets a tunnel it handed over; the maps keep every entry. */
+void splice_tunnel_forget(struct stream *s)
+{
+	struct splice *sp = s->ctx->splice;
+	struct splice_pair *p = &s->pair;
+
+	if (!p->inserted)
+		return;
+	poll_del(sp, p);
+	for (int i = 0; i < 2; i++) {
+		hash_del(sp, &p->dir[i]);
+		reserve(sp, &p->dir[i], 0);
+	}
+	p->inserted = false;
+	s->ctx->cnt.cur_spliced--;
+}
+
+/*
+ * The new process's side: s->pair holds what the old process knew of each direction (cookie,
+ * base, mark, reserve, copied, EOF); s->cs and s->ss hold the received sockets. Checks that each
+ * socket is the one the maps know, then takes over events and timers. Returns 0 or -errno.
+ */
+int splice_tunnel_adopt(struct stream *s)
+{
+	struct splice *sp = s->ctx->splice;
+	struct splice_pair *p = &s->pair;
+	struct loop *loop = s->ctx->loop;
+	struct wsplice_sock v;
+	uint64_t cookie, amount;
+	int fds[2] = { s->cs.fd, s->ss.fd }, err;
+
+	for (int i = 0; i < 2; i++) {
+		struct splice_dir *d = &p->dir[i];
+
+		d->pair = p;
+		d->src_fd = fds[i];
+		d->dst_fd = fds[!i];
+		err = sock_cookie(d->src_fd, &cookie);
+		if (!err && cookie != d->cookie)
+			err = -ESTALE;
+		if (!err)
+			err = sock_state(sp, d->cookie, &v);
+		if (err)
+			return err;
+	}
+	for (int i = 0; i < 2; i++) {
+		amount = p->dir[i].reserved;
+		p->dir[i].reserved = 0;
+		reserve(sp, &p->dir[i], amount);
+		hash_add(sp, &p->dir[i]);
+	}
+	p->inserted = true;
+	loop_add_fd(loop, &s->cs.fh, s->cs.fd, EPOLLRDHUP | (p->dir[0].eof ? EPOLLET : 0),
+		    splice_cli_io);
+	loop_add_fd(loop, &s->ss.fh, s->ss.fd, EPOLLRDHUP | (p->dir[1].eof ? EPOLLET : 0),
+		    splice_srv_io);
+	s->st = ST_TUNNEL_KERNEL;
+	s->ctx->cnt.cur_spliced++;
+	s->timer.cb = splice_timer;
+	loop_timer_add(loop, &s->timer, 0);
+	return 0;
 }

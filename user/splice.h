@@ -77,4 +77,18 @@ int splice_tunnel_last(struct stream *s, uint64_t *cli_ms, uint64_t *srv_ms);
 /* Total bytes forwarded by the BPF program since it was loaded (all CPUs). */
 uint64_t splice_kernel_bytes(struct ctx *ctx);
 
+/*
+ * Reload (reload.c). New process: splice_adopt() takes the BPF objects pinned by process pid
+ * instead of loading its own (0 or -errno, why set); splice_tunnel_adopt() takes over a tunnel
+ * whose s->pair the old process described (0 or -errno). Old process: splice_tunnel_movable()
+ * says whether a tunnel can go, splice_give_up() stops its event consumer and new kernel
+ * tunnels, splice_tunnel_forget() drops a tunnel handed over without touching the maps.
+ */
+int splice_adopt(struct ctx *ctx, int pid, char *why, size_t whylen);
+bool splice_adopted(const struct ctx *ctx);
+int splice_tunnel_adopt(struct stream *s);
+bool splice_tunnel_movable(const struct stream *s);
+void splice_give_up(struct ctx *ctx);
+void splice_tunnel_forget(struct stream *s);
+
 #endif /* WSPLICE_SPLICE_H */

@@ -14,6 +14,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "cli.h"
+#include "reload.h"
 
 #define CLI_LINE_MAX 1024
 
@@ -22,6 +23,8 @@ struct stats_srv {
 	struct fd_handler fh;
 	int fd;
 	char *path;
+	dev_t dev;		/* the socket file we created, so that we remove only it */
+	ino_t ino;
 };
 
 struct cli {
@@ -45,6 +48,8 @@ static void cli_close(struct cli *c)
 /* Runs one line; prompt and quit are the session's, the rest cli.c's. */
 static void cli_line(struct cli *c, char *line)
 {
+	bool keep = false;
+
 	line[strcspn(line, "\r")] = 0;
 	while (*line == ' ')
 		line++;
@@ -52,11 +57,15 @@ static void cli_line(struct cli *c, char *line)
 		c->prompt = !c->prompt;
 	else if (!strcmp(line, "quit"))
 		c->done = true;
+	else if (line[0] == '_')
+		/* the reload's internal commands: they write to the socket themselves */
+		keep = reload_cli(c->ctx, c->fh.fd, c->ctx->cfg->global.stats_socket_level, line,
+				  &c->out);
 	else
 		cli_run(c->ctx, &c->out, c->ctx->cfg->global.stats_socket_level, line);
-	if (!c->prompt)
+	if (!c->prompt && !keep)
 		c->done = true;
-	else if (!c->done && buf_reserve(&c->out, 3))
+	else if (c->prompt && !c->done && buf_reserve(&c->out, 3))
 		buf_append(&c->out, "\n> ", 3, c->out.cap);
 }
 
@@ -134,6 +143,7 @@ int stats_open(struct ctx *ctx)
 	struct global *g = &ctx->cfg->global;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stats_srv *st;
+	struct stat sb;
 	int err;
 
 	if (!g->stats_socket)
@@ -160,6 +170,10 @@ int stats_open(struct ctx *ctx)
 	}
 	st->ctx = ctx;
 	st->path = g->stats_socket;
+	if (stat(st->path, &sb) == 0) {
+		st->dev = sb.st_dev;
+		st->ino = sb.st_ino;
+	}
 	loop_add_fd(ctx->loop, &st->fh, st->fd, EPOLLIN, stats_accept);
 	ctx->stats = st;
 	return 0;
@@ -168,12 +182,15 @@ int stats_open(struct ctx *ctx)
 void stats_close(struct ctx *ctx)
 {
 	struct stats_srv *st = ctx->stats;
+	struct stat sb;
 
 	if (!st)
 		return;
 	loop_del_fd(ctx->loop, &st->fh);
 	close(st->fd);
-	unlink(st->path);
+	/* after a reload the path is the new process's socket: leave it */
+	if (stat(st->path, &sb) == 0 && sb.st_dev == st->dev && sb.st_ino == st->ino)
+		unlink(st->path);
 	free(st);
 	ctx->stats = NULL;
 }

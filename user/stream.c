@@ -140,6 +140,16 @@ static char state_letter(const struct stream *s)
 	}
 }
 
+static void stream_link(struct ctx *ctx, struct stream *s)
+{
+	s->next = ctx->streams;
+	if (ctx->streams)
+		ctx->streams->prev = s;
+	ctx->streams = s;
+	ctx->actconn++;
+	s->fe->cur_conns++;
+}
+
 void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
 {
 	struct stream *s = calloc(1, sizeof(*s));
@@ -164,13 +174,8 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 		free(s);
 		return;
 	}
-	s->next = ctx->streams;
-	if (ctx->streams)
-		ctx->streams->prev = s;
-	ctx->streams = s;
-	ctx->actconn++;
+	stream_link(ctx, s);
 	ctx->cnt.cum_conns++;
-	fe->cur_conns++;
 	fe->cum_conns++;
 	s->cs.last_ms = loop_now_ms(ctx->loop);
 	start_request(s);
@@ -214,12 +219,15 @@ void stream_kill(struct stream *s)
 		return;
 	s->killed = true;
 	queue_remove(s);
-	if (s->st == ST_TUNNEL_KERNEL)
+	if (s->st == ST_TUNNEL_KERNEL && s->handed_over)
+		splice_tunnel_forget(s);
+	else if (s->st == ST_TUNNEL_KERNEL)
 		splice_tunnel_stop(s);
 	if (s->st == ST_TUNNEL_USER || s->st == ST_TUNNEL_KERNEL)
 		ctx->cnt.cur_tunnels--;
-	/* a connection that sent nothing, or closed between requests, is not logged */
-	if (!s->logged && (s->reqline || s->status >= 0 || s->fe->mode == PX_MODE_TCP ||
+	/* a connection that sent nothing, or closed between requests, is not logged; one handed
+	 * to a new process is logged there */
+	if (!s->logged && !s->handed_over && (s->reqline || s->status >= 0 || s->fe->mode == PX_MODE_TCP ||
 			   s->term[0] != '-'))
 		stream_log(s, false);
 	loop_timer_del(ctx->loop, &s->timer);
@@ -1021,21 +1029,14 @@ ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t ca
 	return side_recv(s, sd, c, cap);
 }
 
-void stream_tunnel_to_user(struct stream *s)
+/* Registers a userspace tunnel's sockets with the relay and runs it once. */
+static void tunnel_user_attach(struct stream *s)
 {
 	struct loop *loop = s->ctx->loop;
 
-	loop_del_fd(loop, &s->cs.fh);
-	loop_del_fd(loop, &s->ss.fh);
 	s->st = ST_TUNNEL_USER;
-	/* never back to the kernel; reads start from a clean state */
-	s->splice_failed = true;
+	/* reads start from a clean state: the relay's handover reads what is queued first */
 	s->cs.rx_empty = s->ss.rx_empty = false;
-	/* a direction the kernel path already closed stays closed */
-	if (s->pair.dir[0].shut)
-		s->cs.eof = s->ss.shut_wr = true;
-	if (s->pair.dir[1].shut)
-		s->ss.eof = s->cs.shut_wr = true;
 	s->timer.cb = stream_timeout;
 	if (loop_add_fd(loop, &s->cs.fh, s->cs.fd, EPOLLIN | EPOLLRDHUP, cli_io) < 0 ||
 	    loop_add_fd(loop, &s->ss.fh, s->ss.fd, EPOLLIN | EPOLLRDHUP, srv_io) < 0) {
@@ -1045,6 +1046,61 @@ void stream_tunnel_to_user(struct stream *s)
 	relay_process(s);
 	if (!s->killed)
 		relay_update(s);
+}
+
+void stream_tunnel_to_user(struct stream *s)
+{
+	loop_del_fd(s->ctx->loop, &s->cs.fh);
+	loop_del_fd(s->ctx->loop, &s->ss.fh);
+	/* never back to the kernel */
+	s->splice_failed = true;
+	/* a direction the kernel path already closed stays closed */
+	if (s->pair.dir[0].shut)
+		s->cs.eof = s->ss.shut_wr = true;
+	if (s->pair.dir[1].shut)
+		s->ss.eof = s->cs.shut_wr = true;
+	tunnel_user_attach(s);
+}
+
+struct stream *stream_adopt(struct ctx *ctx, struct proxy *fe, int cfd, int sfd)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		close(cfd);
+		close(sfd);
+		return NULL;
+	}
+	s->ctx = ctx;
+	s->fe = fe;
+	s->cs.fd = cfd;
+	s->ss.fd = sfd;
+	loop_timer_init(&s->timer, stream_timeout);
+	stream_link(ctx, s);
+	ctx->cnt.cur_tunnels++;
+	return s;
+}
+
+void stream_adopt_user(struct stream *s)
+{
+	tunnel_user_attach(s);
+}
+
+void stream_forget(struct stream *s)
+{
+	s->handed_over = true;
+	stream_kill(s);
+}
+
+void stream_close_idle(struct ctx *ctx)
+{
+	struct stream *s, *next;
+
+	for (s = ctx->streams; s; s = next) {
+		next = s->next;
+		if (s->st == ST_REQ_HEAD && s->nreq && buf_empty(&s->req.in))
+			stream_kill(s);
+	}
 }
 
 void stream_tunnel_end(struct stream *s, const char *term)

@@ -102,6 +102,7 @@ struct stream {
 	bool logged;		/* the transaction's line was written */
 	bool killed;		/* closed, waiting to be freed */
 	bool splice_failed;	/* the kernel refused this tunnel: it stays in user space */
+	bool handed_over;	/* given to a new process (reload.c): no log, maps untouched */
 	uint64_t res_rules_fe, res_rules_be; /* http-response rules that apply (http_rules.h) */
 };
 
@@ -116,6 +117,20 @@ void stream_tunnel_to_user(struct stream *s);
 
 /* Called by the tunnel paths when a tunnel ends; term is the termination state. */
 void stream_tunnel_end(struct stream *s, const char *term);
+
+/*
+ * Reload (reload.c). New process: stream_adopt() links a stream for a tunnel received from the
+ * old process (sockets cfd and sfd, owned from now on; NULL when out of memory, fds closed); the
+ * caller fills in what the old process knew, then calls stream_adopt_user() or
+ * splice_tunnel_adopt(). Old process: stream_forget() drops a stream handed over, without a
+ * log line and without touching the BPF maps.
+ */
+struct stream *stream_adopt(struct ctx *ctx, struct proxy *fe, int cfd, int sfd);
+void stream_adopt_user(struct stream *s);
+void stream_forget(struct stream *s);
+
+/* Soft stop: closes client connections idle between two requests, as HAProxy does. */
+void stream_close_idle(struct ctx *ctx);
 
 /* Frees streams killed since the last call (the loop's before-sleep hook). */
 void stream_reap(struct ctx *ctx);
