@@ -77,4 +77,8 @@ int splice_tunnel_last(struct stream *s, uint64_t *cli_ms, uint64_t *srv_ms);
 /* Total bytes forwarded by the BPF program since it was loaded (all CPUs). */
 uint64_t splice_kernel_bytes(struct ctx *ctx);
 
+/* One counter of the per-CPU "wsplice_stats" map (enum wsplice_stat), summed over CPUs; 0 when
+ * splicing is off. */
+uint64_t splice_stat(struct ctx *ctx, unsigned int reason);
+
 #endif /* WSPLICE_SPLICE_H */

@@ -464,9 +464,12 @@ static void reply_page(struct stream *s, int status, bool deny)
 static void reply_rule(struct stream *s, const struct http_rule *r)
 {
 	if (r->act == HTTP_ACT_RETURN)
-		reply_return(s, r);
-	else
-		reply_page(s, r->status, true);
+		return reply_return(s, r);
+	/* denied: HAProxy counts it on the frontend, and on the backend once one is chosen */
+	s->fe->denied_req++;
+	if (s->be && s->be != s->fe)
+		s->be->denied_req++;
+	reply_page(s, r->status, true);
 }
 
 /*
