@@ -12,7 +12,7 @@
 void cli_run(struct ctx *ctx, struct buf *out, int level, char *line);
 
 /*
- * The figures "show stat" shows, for other views to show the same: a proxy's (srv NULL) or a
+ * The figures "show stat" shows, for prom.c to show the same: a proxy's (srv NULL) or a
  * server's bytes from and to clients, ended transactions and open ones (spliced tunnels read
  * from the BPF map), and a server's status word ("UP", "DOWN", "MAINT", "DRAIN", "no check").
  */
