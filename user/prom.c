@@ -25,7 +25,7 @@
 
 enum prom_type { PROM_GAUGE, PROM_COUNTER };
 
-static const char *const type_name[] = { [PROM_GAUGE] = "gauge", [PROM_COUNTER] = "counter" };
+static const char *const type_name[] = {[PROM_GAUGE] = "gauge", [PROM_COUNTER] = "counter"};
 
 /* One scrape's output; a failed allocation is remembered and reported once at the end. */
 struct prom_out {
@@ -59,6 +59,12 @@ static void put_head(struct prom_out *o, const char *name, enum prom_type t, con
 	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type_name[t]);
 }
 
+/* The uint64_t field at offset off of a values struct (a table row's offsetof()). */
+static uint64_t u64_at(const void *vals, size_t off)
+{
+	return *(const uint64_t *)((const char *)vals + off);
+}
+
 /* --- process-wide metrics: "show info" ------------------------------------------------------ */
 
 struct proc_vals {
@@ -75,35 +81,35 @@ static const struct {
 	size_t off;
 	const char *help;
 } proc_metrics[] = {
-	{ "haproxy_process_uptime_seconds", PROM_GAUGE, PV(uptime),
-	  "How long ago this worker process was started (seconds)" },
-	{ "haproxy_process_max_connections", PROM_GAUGE, PV(maxconn),
-	  "Hard limit on the number of per-process connections (configured or imposed by "
-	  "Ulimit-n)" },
-	{ "haproxy_process_current_connections", PROM_GAUGE, PV(curconn),
-	  "Current number of connections on this worker process" },
-	{ "haproxy_process_connections_total", PROM_COUNTER, PV(cumconn),
-	  "Total number of connections on this worker process since started" },
-	{ "wsplice_splice_enabled", PROM_GAUGE, PV(splice_on),
-	  "1 when tunnels are forwarded by the kernel (BPF), 0 on the userspace relay" },
-	{ "wsplice_tunnels_current", PROM_GAUGE, PV(tun_cur), "Tunnels open now" },
-	{ "wsplice_tunnels_total", PROM_COUNTER, PV(tun_cum), "Tunnels opened since start" },
-	{ "wsplice_tunnels_spliced", PROM_GAUGE, PV(spl_cur),
-	  "Tunnels forwarded by the kernel right now" },
-	{ "wsplice_tunnels_spliced_total", PROM_COUNTER, PV(spl_cum),
-	  "Tunnels handed to the kernel since start" },
-	{ "wsplice_tunnels_demoted_total", PROM_COUNTER, PV(demoted),
-	  "Spliced tunnels moved to the userspace relay because their receiver fell behind" },
-	{ "wsplice_kernel_bytes_total", PROM_COUNTER, PV(kbytes),
-	  "Tunnel bytes redirected by the BPF program since start" },
-	{ "wsplice_user_relay_bytes_total", PROM_COUNTER, PV(relay_bytes),
-	  "Tunnel bytes copied by the userspace relay" },
-	{ "wsplice_user_held_bytes_total", PROM_COUNTER, PV(held_bytes),
-	  "Spliced-tunnel bytes the kernel left to user space, then copied by it" },
-	{ "wsplice_flow_control_pauses_total", PROM_COUNTER, PV(pauses),
-	  "Spliced directions paused by flow control" },
-	{ "wsplice_redirect_failures_total", PROM_COUNTER, PV(redir_fail),
-	  "Packets the BPF verdict could not redirect to the peer socket (left to user space)" },
+    {"haproxy_process_uptime_seconds", PROM_GAUGE, PV(uptime),
+     "How long ago this worker process was started (seconds)"},
+    {"haproxy_process_max_connections", PROM_GAUGE, PV(maxconn),
+     "Hard limit on the number of per-process connections (configured or imposed by "
+     "Ulimit-n)"},
+    {"haproxy_process_current_connections", PROM_GAUGE, PV(curconn),
+     "Current number of connections on this worker process"},
+    {"haproxy_process_connections_total", PROM_COUNTER, PV(cumconn),
+     "Total number of connections on this worker process since started"},
+    {"wsplice_splice_enabled", PROM_GAUGE, PV(splice_on),
+     "1 when tunnels are forwarded by the kernel (BPF), 0 on the userspace relay"},
+    {"wsplice_tunnels_current", PROM_GAUGE, PV(tun_cur), "Tunnels open now"},
+    {"wsplice_tunnels_total", PROM_COUNTER, PV(tun_cum), "Tunnels opened since start"},
+    {"wsplice_tunnels_spliced", PROM_GAUGE, PV(spl_cur),
+     "Tunnels forwarded by the kernel right now"},
+    {"wsplice_tunnels_spliced_total", PROM_COUNTER, PV(spl_cum),
+     "Tunnels handed to the kernel since start"},
+    {"wsplice_tunnels_demoted_total", PROM_COUNTER, PV(demoted),
+     "Spliced tunnels moved to the userspace relay because their receiver fell behind"},
+    {"wsplice_kernel_bytes_total", PROM_COUNTER, PV(kbytes),
+     "Tunnel bytes redirected by the BPF program since start"},
+    {"wsplice_user_relay_bytes_total", PROM_COUNTER, PV(relay_bytes),
+     "Tunnel bytes copied by the userspace relay"},
+    {"wsplice_user_held_bytes_total", PROM_COUNTER, PV(held_bytes),
+     "Spliced-tunnel bytes the kernel left to user space, then copied by it"},
+    {"wsplice_flow_control_pauses_total", PROM_COUNTER, PV(pauses),
+     "Spliced directions paused by flow control"},
+    {"wsplice_redirect_failures_total", PROM_COUNTER, PV(redir_fail),
+     "skbs the BPF verdict could not redirect to the peer socket (left to user space)"},
 };
 
 static void proc_fill(struct ctx *ctx, struct proc_vals *v)
@@ -127,16 +133,16 @@ static void proc_fill(struct ctx *ctx, struct proc_vals *v)
 
 /* The per-CPU stats map's reasons (include/wsplice.h), as label values. */
 static const char *const bpf_reason[] = {
-	[WSPLICE_STAT_REDIRECTED] = "redirected",
-	[WSPLICE_STAT_REDIRECTED_BYTES] = "redirected_bytes",
-	[WSPLICE_STAT_EMPTY_SKB] = "empty_skb",
-	[WSPLICE_STAT_NO_STATE] = "no_state",
-	[WSPLICE_STAT_REDIRECT_FAILED] = "redirect_failed",
-	[WSPLICE_STAT_NO_LIMIT] = "no_limit",
-	[WSPLICE_STAT_BEHIND_PASSED] = "behind_passed",
-	[WSPLICE_STAT_PASSED_BYTES] = "passed_bytes",
-	[WSPLICE_STAT_EVENTS] = "events",
-	[WSPLICE_STAT_EVENTS_LOST] = "events_lost",
+    [WSPLICE_STAT_REDIRECTED] = "redirected",
+    [WSPLICE_STAT_REDIRECTED_BYTES] = "redirected_bytes",
+    [WSPLICE_STAT_EMPTY_SKB] = "empty_skb",
+    [WSPLICE_STAT_NO_STATE] = "no_state",
+    [WSPLICE_STAT_REDIRECT_FAILED] = "redirect_failed",
+    [WSPLICE_STAT_NO_LIMIT] = "no_limit",
+    [WSPLICE_STAT_BEHIND_PASSED] = "behind_passed",
+    [WSPLICE_STAT_PASSED_BYTES] = "passed_bytes",
+    [WSPLICE_STAT_EVENTS] = "events",
+    [WSPLICE_STAT_EVENTS_LOST] = "events_lost",
 };
 /* a new reason in the ABI header must get its label here */
 _Static_assert(sizeof(bpf_reason) / sizeof(bpf_reason[0]) == WSPLICE_STAT_NR,
@@ -152,7 +158,7 @@ static void dump_process(struct ctx *ctx, struct prom_out *o)
 	for (size_t i = 0; i < sizeof(proc_metrics) / sizeof(proc_metrics[0]); i++) {
 		put_head(o, proc_metrics[i].name, proc_metrics[i].type, proc_metrics[i].help);
 		put(o, "%s %llu\n", proc_metrics[i].name,
-		    (unsigned long long)*(const uint64_t *)((const char *)&v + proc_metrics[i].off));
+		    (unsigned long long)u64_at(&v, proc_metrics[i].off));
 	}
 	/* zeros on the userspace path: the series exist whatever the data path */
 	put_head(o, "wsplice_bpf_stat_total", PROM_COUNTER,
@@ -166,8 +172,8 @@ static void dump_process(struct ctx *ctx, struct prom_out *o)
 
 enum obj_kind { OBJ_FE, OBJ_BE, OBJ_SRV, OBJ_NR };
 
-#define K_FE (1u << OBJ_FE)
-#define K_BE (1u << OBJ_BE)
+#define K_FE  (1u << OBJ_FE)
+#define K_BE  (1u << OBJ_BE)
 #define K_SRV (1u << OBJ_SRV)
 
 /* One row of "show stat", as numbers. */
@@ -175,7 +181,7 @@ struct obj {
 	enum obj_kind kind;
 	const struct proxy *px;
 	const struct server *srv;
-	const char *status;	/* HAProxy's state label that is 1 */
+	const char *status; /* HAProxy's state label that is 1 */
 	uint64_t cur, slim, tot, bin, bout, dreq, weight, act, bck, queue;
 	const unsigned long long *hrsp; /* NULL outside mode http */
 };
@@ -184,45 +190,44 @@ struct obj {
 
 enum row_kind { ROW_VAL, ROW_STATE, ROW_HRSP };
 
-static const char *const fe_states[] = { "DOWN", "UP", NULL };
-static const char *const srv_states[] = { "DOWN", "UP", "MAINT", "DRAIN", "NOLB", NULL };
+static const char *const fe_states[] = {"DOWN", "UP", NULL};
+static const char *const srv_states[] = {"DOWN", "UP", "MAINT", "DRAIN", "NOLB", NULL};
 
 static const struct {
-	const char *suffix;	/* after "haproxy_<frontend|backend|server>_" */
-	unsigned int kinds;	/* K_* it exists for */
+	const char *suffix; /* after "haproxy_<frontend|backend|server>_" */
+	unsigned int kinds; /* K_* it exists for */
 	enum row_kind row;
 	enum prom_type type;
-	size_t off;		/* ROW_VAL */
+	size_t off; /* ROW_VAL */
 	const char *help;
 } obj_metrics[] = {
-	{ "status", K_FE | K_BE | K_SRV, ROW_STATE, PROM_GAUGE, 0,
-	  "Current status of the service, per state label value." },
-	{ "current_sessions", K_FE | K_BE | K_SRV, ROW_VAL, PROM_GAUGE, OV(cur),
-	  "Number of current sessions on the frontend, backend or server" },
-	{ "limit_sessions", K_FE | K_SRV, ROW_VAL, PROM_GAUGE, OV(slim),
-	  "Frontend's or server's maxconn (0: none)" },
-	{ "sessions_total", K_FE | K_BE | K_SRV, ROW_VAL, PROM_COUNTER, OV(tot),
-	  "Total number of sessions since process started" },
-	{ "bytes_in_total", K_FE | K_BE | K_SRV, ROW_VAL, PROM_COUNTER, OV(bin),
-	  "Total number of request bytes since process started (open tunnels included)" },
-	{ "bytes_out_total", K_FE | K_BE | K_SRV, ROW_VAL, PROM_COUNTER, OV(bout),
-	  "Total number of response bytes since process started (open tunnels included)" },
-	{ "requests_denied_total", K_FE | K_BE, ROW_VAL, PROM_COUNTER, OV(dreq),
-	  "Total number of denied requests since process started" },
-	{ "http_responses_total", K_FE | K_BE | K_SRV, ROW_HRSP, PROM_COUNTER, 0,
-	  "Total number of HTTP responses per status class returned by this object since the "
-	  "worker process started" },
-	{ "current_queue", K_BE, ROW_VAL, PROM_GAUGE, OV(queue),
-	  "Number of current queued connections" },
-	{ "weight", K_BE | K_SRV, ROW_VAL, PROM_GAUGE, OV(weight),
-	  "Server's effective weight, or sum of active servers' effective weights for a backend" },
-	{ "active_servers", K_BE, ROW_VAL, PROM_GAUGE, OV(act),
-	  "Total number of active UP servers with a non-zero weight" },
-	{ "backup_servers", K_BE, ROW_VAL, PROM_GAUGE, OV(bck),
-	  "Total number of backup UP servers with a non-zero weight" },
+    {"status", K_FE | K_BE | K_SRV, ROW_STATE, PROM_GAUGE, 0,
+     "Current status of the service, per state label value."},
+    {"current_sessions", K_FE | K_BE | K_SRV, ROW_VAL, PROM_GAUGE, OV(cur),
+     "Number of current sessions on the frontend, backend or server"},
+    {"limit_sessions", K_FE | K_SRV, ROW_VAL, PROM_GAUGE, OV(slim),
+     "Frontend's or server's maxconn (0: none)"},
+    {"sessions_total", K_FE | K_BE | K_SRV, ROW_VAL, PROM_COUNTER, OV(tot),
+     "Total number of sessions since process started"},
+    {"bytes_in_total", K_FE | K_BE | K_SRV, ROW_VAL, PROM_COUNTER, OV(bin),
+     "Total number of request bytes since process started (open tunnels included)"},
+    {"bytes_out_total", K_FE | K_BE | K_SRV, ROW_VAL, PROM_COUNTER, OV(bout),
+     "Total number of response bytes since process started (open tunnels included)"},
+    {"requests_denied_total", K_FE | K_BE, ROW_VAL, PROM_COUNTER, OV(dreq),
+     "Total number of denied requests since process started"},
+    {"http_responses_total", K_FE | K_BE | K_SRV, ROW_HRSP, PROM_COUNTER, 0,
+     "Total number of HTTP responses per status class returned by this object since the "
+     "worker process started"},
+    {"current_queue", K_BE, ROW_VAL, PROM_GAUGE, OV(queue), "Number of current queued connections"},
+    {"weight", K_BE | K_SRV, ROW_VAL, PROM_GAUGE, OV(weight),
+     "Server's effective weight, or sum of active servers' effective weights for a backend"},
+    {"active_servers", K_BE, ROW_VAL, PROM_GAUGE, OV(act),
+     "Total number of active UP servers with a non-zero weight"},
+    {"backup_servers", K_BE, ROW_VAL, PROM_GAUGE, OV(bck),
+     "Total number of backup UP servers with a non-zero weight"},
 };
 
-static const char *const kind_name[] = { "frontend", "backend", "server" };
+static const char *const kind_name[] = {"frontend", "backend", "server"};
 
 /* show stat's status words as HAProxy's exporter labels them: "no check" is UP. */
 static const char *srv_state(const struct server *srv)
@@ -277,12 +282,12 @@ static struct obj *objs_collect(struct ctx *ctx, size_t *n)
 		return NULL;
 	for (const struct proxy *px = ctx->cfg->proxies; px; px = px->next) {
 		if (px->cap & PX_CAP_FE)
-			objs[i++] = (struct obj){ .kind = OBJ_FE, .px = px };
+			objs[i++] = (struct obj){.kind = OBJ_FE, .px = px};
 		if (!(px->cap & PX_CAP_BE))
 			continue;
 		for (const struct server *s = px->servers; s && i < cap; s = s->next)
-			objs[i++] = (struct obj){ .kind = OBJ_SRV, .px = px, .srv = s };
-		objs[i++] = (struct obj){ .kind = OBJ_BE, .px = px };
+			objs[i++] = (struct obj){.kind = OBJ_SRV, .px = px, .srv = s};
+		objs[i++] = (struct obj){.kind = OBJ_BE, .px = px};
 	}
 	for (size_t j = 0; j < i; j++)
 		obj_fill(ctx, &objs[j]);
@@ -297,8 +302,8 @@ static struct obj *objs_collect(struct ctx *ctx, size_t *n)
  */
 static char *labels(const struct obj *b)
 {
-	const char *names[2] = { b->px->id, b->srv ? b->srv->id : NULL };
-	const char *keys[2] = { "proxy", "server" };
+	const char *names[2] = {b->px->id, b->srv ? b->srv->id : NULL};
+	const char *keys[2] = {"proxy", "server"};
 	size_t o = 0, len = 32;
 	char *out;
 
@@ -322,7 +327,7 @@ static char *labels(const struct obj *b)
 
 static void put_samples(struct prom_out *o, const char *name, size_t m, const struct obj *b)
 {
-	static const char *const codes[HRSP_NR] = { "1xx", "2xx", "3xx", "4xx", "5xx", "other" };
+	static const char *const codes[HRSP_NR] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
 	const char *const *states = b->kind == OBJ_SRV ? srv_states : fe_states;
 	char *lbl = labels(b);
 
@@ -333,7 +338,7 @@ static void put_samples(struct prom_out *o, const char *name, size_t m, const st
 	switch (obj_metrics[m].row) {
 	case ROW_VAL:
 		put(o, "%s{%s} %llu\n", name, lbl,
-		    (unsigned long long)*(const uint64_t *)((const char *)b + obj_metrics[m].off));
+		    (unsigned long long)u64_at(b, obj_metrics[m].off));
 		break;
 	case ROW_STATE:
 		for (int i = 0; states[i]; i++)
@@ -368,7 +373,7 @@ static void dump_objects(struct prom_out *o, const struct obj *objs, size_t n)
 
 int prom_dump(struct ctx *ctx, struct buf *out)
 {
-	struct prom_out o = { .b = out };
+	struct prom_out o = {.b = out};
 	size_t n = 0, len = buf_len(out);
 	struct obj *objs = objs_collect(ctx, &n);
 
@@ -386,7 +391,7 @@ int prom_dump(struct ctx *ctx, struct buf *out)
 
 int prom_reply(struct ctx *ctx, struct buf *out, bool head_only, bool close)
 {
-	struct buf body = { 0 };
+	struct buf body = {0};
 	char head[256];
 	int n, err;
 
