@@ -120,6 +120,13 @@ struct bind_conf {
 struct proxy;
 struct stream;
 
+/* HTTP responses per status class, HAProxy's hrsp_1xx .. hrsp_5xx and hrsp_other. */
+#define HRSP_NR 6
+static inline unsigned int hrsp_class(int status)
+{
+	return status >= 100 && status < 600 ? status / 100 - 1 : HRSP_NR - 1;
+}
+
 struct server {
 	struct server *next;
 	struct proxy *be;
@@ -159,6 +166,9 @@ struct server {
 	struct sockaddr_storage check_addr; /* "addr"; check_addrlen 0: the server's address */
 	socklen_t check_addrlen;
 	unsigned int puid;	/* 1-based position in its backend (HAProxy's id), set on append */
+
+	/* runtime, appended (counted in httplog.c, shown by cli.c and prom.c) */
+	unsigned long long hrsp[HRSP_NR];	/* responses per status class */
 };
 
 struct switching_rule {
@@ -239,6 +249,10 @@ struct proxy {
 	struct http_fwdfor *fwdfor;		/* "option forwardfor"; NULL: off */
 	char *monitor_uri;			/* "monitor-uri" */
 	struct http_errfile *errfiles;		/* "errorfile" */
+
+	/* runtime, appended (counted in httplog.c and stream.c, shown by cli.c and prom.c) */
+	unsigned long long hrsp[HRSP_NR];	/* responses per status class */
+	unsigned long long denied_req;		/* requests refused by "http-request deny" */
 };
 
 struct global {

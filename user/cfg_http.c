@@ -185,6 +185,27 @@ static int parse_return(char **args, int n, struct http_rule *r, char *err, size
 	return i;
 }
 
+/* use-service NAME, NAME only "prometheus-exporter"; HAProxy's messages. Returns the index
+ * after the name, or -1. */
+static int parse_service(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	const char *where = ctx->sect == CFG_SEC_BACKEND ? "backend" : "frontend";
+
+	if (n < 3 || !*args[2]) {
+		snprintf(err, errlen, "error detected in %s '%s' while parsing 'http-request "
+			 "use-service' rule : 'use-service' expects a service name.", where,
+			 ctx->px->id);
+		return -1;
+	}
+	if (strcmp(args[2], "prometheus-exporter")) {
+		snprintf(err, errlen, "error detected in %s '%s' while parsing 'http-request "
+			 "use-service' rule : '%s' unknown service name.", where, ctx->px->id,
+			 args[2]);
+		return -1;
+	}
+	return 3;
+}
+
 static void rule_append(struct http_rule **list, struct http_rule *r)
 {
 	while (*list)
@@ -211,10 +232,13 @@ static int kw_http_rule(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 		r->act = HTTP_ACT_DENY;
 	else if (req && !strcmp(a, "return"))
 		r->act = HTTP_ACT_RETURN;
+	else if (req && !strcmp(a, "use-service"))
+		r->act = HTTP_ACT_SERVICE;
 	else {
 		snprintf(err, errlen, "'%s' expects %s, but got '%s' (other actions are not "
 			 "supported yet).", args[0],
-			 req ? "'add-header', 'del-header', 'deny', 'return', 'set-header'"
+			 req ? "'add-header', 'del-header', 'deny', 'return', 'set-header', "
+			       "'use-service'"
 			     : "'add-header', 'del-header', 'set-header'", a);
 		free(r);
 		return -1;
@@ -223,6 +247,8 @@ static int kw_http_rule(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 		i = parse_deny(args, n, r, err, errlen);
 	else if (r->act == HTTP_ACT_RETURN)
 		i = parse_return(args, n, r, err, errlen);
+	else if (r->act == HTTP_ACT_SERVICE)
+		i = parse_service(ctx, args, n, err, errlen);
 	else
 		i = parse_hdr_action(args, n, r, err, errlen);
 	if (i < 0 || parse_cond(ctx, args, n, i, r, err, errlen) < 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -18,6 +19,7 @@
 #include "splice.h"
 #include "stream.h"
 #include "version.h"
+#include "wsplice.h"
 
 #define CLI_MAX_ARGS 16
 
@@ -72,12 +74,14 @@ static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 	snprintf(buf, len, "%s:%d", ip, ntohs(((const struct sockaddr_in *)ss)->sin_port));
 }
 
-/* Bytes of the transactions still open, so that counters move while tunnels live. */
-static void live_bytes(struct ctx *ctx, const struct proxy *px, const struct server *srv,
-		       uint64_t *in, uint64_t *out_b)
+void stats_bytes(struct ctx *ctx, const struct proxy *px, const struct server *srv,
+		 uint64_t *in, uint64_t *out_b)
 {
 	uint64_t up, down;
 
+	*in = srv ? srv->bytes_in : px->bytes_in;
+	*out_b = srv ? srv->bytes_out : px->bytes_out;
+	/* and the transactions still open, so that counters move while tunnels live */
 	for (struct stream *s = ctx->streams; s; s = s->next) {
 		if (srv ? s->srv != srv : (s->fe != px && s->be != px))
 			continue;
@@ -103,14 +107,17 @@ static void show_info(struct cli_req *r, char **args, int n)
 	out(r, "CurrTunnels: %llu\nCumTunnels: %llu\nSplicedTunnels: %llu\n",
 	    (unsigned long long)ctx->cnt.cur_tunnels, (unsigned long long)ctx->cnt.cum_tunnels,
 	    (unsigned long long)ctx->cnt.cur_spliced);
-	out(r, "SpliceDemoted: %llu\n", (unsigned long long)ctx->cnt.demoted);
+	out(r, "CumSplicedTunnels: %llu\nSpliceDemoted: %llu\n",
+	    (unsigned long long)ctx->cnt.cum_spliced, (unsigned long long)ctx->cnt.demoted);
 	out(r, "KernelBytes: %llu\nUserRelayBytes: %llu\nUserHeldBytes: %llu\nFlowPauses: %llu\n",
 	    (unsigned long long)splice_kernel_bytes(ctx),
 	    (unsigned long long)ctx->cnt.user_relay_bytes,
 	    (unsigned long long)ctx->cnt.held_bytes, (unsigned long long)ctx->cnt.flow_pauses);
+	out(r, "RedirectFailures: %llu\n",
+	    (unsigned long long)splice_stat(ctx, WSPLICE_STAT_REDIRECT_FAILED));
 }
 
-static const char *server_status(const struct server *srv)
+const char *stats_server_status(const struct server *srv)
 {
 	if (srv->disabled)
 		return "MAINT";
@@ -122,32 +129,35 @@ static const char *server_status(const struct server *srv)
 }
 
 /*
- * "show stat": HAProxy's CSV, its first 33 columns in its order (pxname .. type), for the
+ * "show stat": HAProxy's CSV, its first 45 columns in its order (pxname .. hrsp_other), for the
  * fields wsplice has; the others are empty, as HAProxy leaves fields it does not know.
  */
 static void stat_row(struct cli_req *r, const struct proxy *px, const struct server *srv,
 		     int type, int iid, int sid)
 {
-	uint64_t in = 0, out_b = 0, cur, tot, slim;
+	uint64_t in, out_b, cur, tot, slim;
+	const unsigned long long *hrsp = srv ? srv->hrsp : px->hrsp;
 	const char *name, *status;
 	int weight = 0, act = 0, bck = 0;
+	char dreq[24] = "", h[HRSP_NR][24] = { "" };
 
-	live_bytes(r->ctx, px, srv, &in, &out_b);
+	stats_bytes(r->ctx, px, srv, &in, &out_b);
+	/* HAProxy fills dreq for proxies, and hrsp_* in mode http only */
+	if (!srv)
+		snprintf(dreq, sizeof(dreq), "%llu", px->denied_req);
+	for (int i = 0; i < HRSP_NR && px->mode == PX_MODE_HTTP; i++)
+		snprintf(h[i], sizeof(h[i]), "%llu", hrsp[i]);
 	if (srv) {
 		name = srv->id;
-		in += srv->bytes_in;
-		out_b += srv->bytes_out;
 		cur = srv->cur_conns;
 		tot = srv->cum_conns;
 		slim = srv->maxconn;
-		status = server_status(srv);
+		status = stats_server_status(srv);
 		weight = srv->weight;
 		act = !srv->backup;
 		bck = srv->backup;
 	} else {
 		name = type == 0 ? "FRONTEND" : "BACKEND";
-		in += px->bytes_in;
-		out_b += px->bytes_out;
 		cur = px->cur_conns;
 		tot = px->cum_conns;
 		slim = px->maxconn;
@@ -158,11 +168,13 @@ static void stat_row(struct cli_req *r, const struct proxy *px, const struct ser
 			bck += server_usable(s) && s->backup;
 		}
 	}
-	out(r, "%s,%s,0,0,%llu,%llu,%llu,%llu,%llu,%llu,,,,,,,,%s,%d,%d,%d,,,,,,%d,%d,%d,,%llu,,%d,\n",
-	    px->id, name, (unsigned long long)cur, (unsigned long long)cur,
+	out(r, "%s,%s,%u,0,%llu,%llu,%llu,%llu,%llu,%llu,%s,,,,,,,%s,%d,%d,%d,,,,,,%d,%d,%d,,%llu,,%d,"
+	       ",,,,,,%s,%s,%s,%s,%s,%s,\n",
+	    px->id, name, type == 1 ? px->nqueued : 0, (unsigned long long)cur,
+	    (unsigned long long)cur,
 	    (unsigned long long)slim, (unsigned long long)tot, (unsigned long long)in,
-	    (unsigned long long)out_b, status, weight, act, bck, (int)getpid(), iid, sid,
-	    (unsigned long long)tot, type);
+	    (unsigned long long)out_b, dreq, status, weight, act, bck, (int)getpid(), iid, sid,
+	    (unsigned long long)tot, type, h[0], h[1], h[2], h[3], h[4], h[5]);
 }
 
 static void show_stat(struct cli_req *r, char **args, int n)
@@ -173,7 +185,8 @@ static void show_stat(struct cli_req *r, char **args, int n)
 	(void)n;
 	out(r, "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,"
 	       "wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,"
-	       "sid,throttle,lbtot,tracked,type,\n");
+	       "sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,"
+	       "check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,\n");
 	for (const struct proxy *px = r->ctx->cfg->proxies; px; px = px->next) {
 		int sid = 0;
 

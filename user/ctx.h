@@ -20,6 +20,7 @@ struct counters {
 	uint64_t cur_tunnels;
 	uint64_t cum_tunnels;
 	uint64_t cur_spliced;		/* tunnels currently forwarded by the kernel */
+	uint64_t cum_spliced;		/* tunnels handed to the kernel since start */
 	uint64_t user_relay_bytes;	/* tunnel bytes copied by the userspace relay */
 	uint64_t held_bytes;		/* spliced-tunnel bytes held by flow control, then copied */
 	uint64_t flow_pauses;		/* spliced directions paused by flow control */

@@ -70,7 +70,8 @@ const struct http_rule *http_rules_request(const struct http_rule *rules, struct
 	for (const struct http_rule *r = rules; r; r = r->next) {
 		if (r->cond && !acl_cond_eval(r->cond, smp))
 			continue;
-		if (r->act == HTTP_ACT_DENY || r->act == HTTP_ACT_RETURN)
+		if (r->act == HTTP_ACT_DENY || r->act == HTTP_ACT_RETURN ||
+		    r->act == HTTP_ACT_SERVICE)
 			return r;
 		apply_hdr(r, m, base, rw);
 	}

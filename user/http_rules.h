@@ -23,6 +23,9 @@ enum http_act {
 	HTTP_ACT_DEL_HDR,
 	HTTP_ACT_DENY,
 	HTTP_ACT_RETURN,
+	/* "use-service prometheus-exporter", the one service HAProxy 2.6 has built in: the
+	 * proxy answers with its metrics (prom.h) */
+	HTTP_ACT_SERVICE,
 };
 
 struct http_rule {
@@ -73,8 +76,9 @@ void http_rw_init(struct http_rw *rw, const struct sockaddr *src);
 
 /*
  * Applies request rules in order to the head m (bytes at base), conditions evaluated on smp.
- * Header actions mark m->hdr_drop and append to rw. Returns the first deny or return rule whose
- * condition holds (the rules after it do not run), or NULL when the request goes on.
+ * Header actions mark m->hdr_drop and append to rw. Returns the first deny, return or
+ * use-service rule whose condition holds (the rules after it do not run), or NULL when the
+ * request goes on.
  */
 const struct http_rule *http_rules_request(const struct http_rule *rules, struct http_msg *m,
 					   const char *base, const struct acl_sample *smp,

@@ -29,7 +29,16 @@ void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down)
 static void account(struct stream *s, uint64_t up, uint64_t down)
 {
 	struct server *srv = s->srv ? s->srv : s->log_srv;
+	unsigned int c = hrsp_class(s->status);
 
+	/* a response the client got, whoever wrote it (a 101 included); -1 is none */
+	if (s->fe->mode == PX_MODE_HTTP && s->status >= 0) {
+		s->fe->hrsp[c]++;
+		if (s->be && s->be != s->fe)
+			s->be->hrsp[c]++;
+		if (srv)
+			srv->hrsp[c]++;
+	}
 	s->fe->bytes_in += up;
 	s->fe->bytes_out += down;
 	if (s->be && s->be != s->fe) {

@@ -350,8 +350,13 @@ void splice_close(struct ctx *ctx)
 
 uint64_t splice_kernel_bytes(struct ctx *ctx)
 {
+	return splice_stat(ctx, WSPLICE_STAT_REDIRECTED_BYTES);
+}
+
+uint64_t splice_stat(struct ctx *ctx, unsigned int reason)
+{
 	int ncpu = libbpf_num_possible_cpus();
-	__u32 key = WSPLICE_STAT_REDIRECTED_BYTES;
+	__u32 key = reason;
 	uint64_t sum = 0, *vals;
 
 	if (!ctx->splice || ncpu <= 0)
@@ -818,6 +823,7 @@ int splice_tunnel_start(struct stream *s)
 	buf_release(&s->res.out);
 	s->st = ST_TUNNEL_KERNEL;
 	s->ctx->cnt.cur_spliced++;
+	s->ctx->cnt.cum_spliced++;
 	s->timer.cb = splice_timer;
 	loop_timer_add(loop, &s->timer, 0);
 	return 0;

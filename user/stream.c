@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "errors.h"
 #include "http_rules.h"
+#include "prom.h"
 #include "listener.h"
 #include "log.h"
 #include "cookie.h"
@@ -468,13 +469,24 @@ static void reply_page(struct stream *s, int status, bool deny)
 	local_reply(s, status);
 }
 
-/* Runs a deny or return rule. */
+/* Runs a deny, return or use-service rule. */
 static void reply_rule(struct stream *s, const struct http_rule *r)
 {
 	if (r->act == HTTP_ACT_RETURN)
-		reply_return(s, r);
-	else
-		reply_page(s, r->status, true);
+		return reply_return(s, r);
+	if (r->act == HTTP_ACT_SERVICE) {
+		/* the only service: the metrics page, which may pass one buffer (prom.h); "LR",
+		 * locally processed, as HAProxy logs its services */
+		set_term(s, 'L', 'R');
+		if (prom_reply(s->ctx, &s->res.out, s->head_req, s->cli_close) < 0)
+			return stream_error(s, 500, 'P', 'R');
+		return local_reply(s, 200);
+	}
+	/* denied: HAProxy counts it on the frontend, and on the backend once one is chosen */
+	s->fe->denied_req++;
+	if (s->be && s->be != s->fe)
+		s->be->denied_req++;
+	reply_page(s, r->status, true);
 }
 
 /*
