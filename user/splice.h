@@ -90,6 +90,7 @@ int splice_tunnel_adopt(struct stream *s);
 bool splice_tunnel_movable(const struct stream *s);
 void splice_give_up(struct ctx *ctx);
 void splice_tunnel_forget(struct stream *s);
+
 /* One counter of the per-CPU "wsplice_stats" map (enum wsplice_stat), summed over CPUs; 0 when
  * splicing is off. */
 uint64_t splice_stat(struct ctx *ctx, unsigned int reason);
