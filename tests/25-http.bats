@@ -321,6 +321,22 @@ RULES='    monitor-uri /mon
 	[ "$(cat "$LOGDIR/ret.out")" = "$want"$'\n## open' ]
 }
 
+@test "HEAD: the proxy's own answers (return, deny, monitor-uri, 503) are heads only, as HAProxy's" {
+	start_srv cl
+	start_proxy "$RULES"
+	# each head byte for byte as haproxy 2.6 sends it; a body would be read as the next response
+	send_raw head "HEAD /r202 HTTP/1.1\r\nHost: a\r\n\r\n" "HEAD /deny HTTP/1.1\r\nHost: a\r\n\r\n" \
+		"HEAD /mon HTTP/1.1\r\nHost: a\r\n\r\n" "GET /mon HTTP/1.1\r\nHost: a\r\n\r\n"
+	diff <(printf 'HTTP/1.1 202 Accepted\r\ncontent-length: 3\r\ncontent-type: text/plain\r\n\r\nHTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n\n## open\n') "$LOGDIR/head.out"
+	kill "$srv_PID"
+	wait "$srv_PID" || true
+	send_raw dead "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n"
+	# (wsplice closes after a 503 and says so; HAProxy 2.6 keeps the connection: docs/http.md)
+	[ "$(status_line dead)" = "HTTP/1.1 503 Service Unavailable" ]
+	grep -q '^content-length: 107' "$LOGDIR/dead.out"
+	refute grep -q '<html>' "$LOGDIR/dead.out"
+}
+
 @test "set/add/del-header, forwardfor appended after the client's, http-response rules" {
 	start_srv cl
 	start_proxy "$RULES"

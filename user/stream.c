@@ -281,6 +281,17 @@ static const char *error_page(const struct stream *s, int code, bool close, size
 }
 
 /* Queues an error page for the client and ends the stream once it is sent. */
+/*
+ * The length of what the proxy sends of its own response page: all of it, or only its head
+ * for a HEAD request, as HAProxy 2.6 answers (errors, deny, return, monitor-uri).
+ */
+static size_t reply_len(const struct stream *s, const char *page, size_t len)
+{
+	const char *end = s->head_req ? memmem(page, len, "\r\n\r\n", 4) : NULL;
+
+	return end ? (size_t)(end + 4 - page) : len;
+}
+
 void stream_error(struct stream *s, int code, char cause, char state)
 {
 	bool close = true;
@@ -289,6 +300,7 @@ void stream_error(struct stream *s, int code, char cause, char state)
 
 	set_term(s, cause, state);
 	page = error_page(s, code, close, &len);
+	len = reply_len(s, page, len);
 	s->status = code;
 	buf_release(&s->res.out);
 	if (!buf_append(&s->res.out, page, len, len))
@@ -449,7 +461,8 @@ static void reply_return(struct stream *s, const struct http_rule *r)
 		     close ? "connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head) ||
 	    !buf_append(&s->res.out, head, n, STREAM_BUFSIZE) ||
-	    !buf_append(&s->res.out, r->body ? r->body : "", blen, STREAM_BUFSIZE))
+	    !buf_append(&s->res.out, r->body ? r->body : "", s->head_req ? 0 : blen,
+			STREAM_BUFSIZE))
 		return stream_error(s, 500, 'P', 'R');
 	local_reply(s, r->status);
 }
@@ -464,7 +477,7 @@ static void reply_page(struct stream *s, int status, bool deny)
 	if (deny)
 		set_term(s, 'P', 'R');
 	page = error_page(s, status, close, &len);
-	if (!buf_append(&s->res.out, page, len, STREAM_BUFSIZE))
+	if (!buf_append(&s->res.out, page, reply_len(s, page, len), STREAM_BUFSIZE))
 		return stream_error(s, 500, 'P', 'R');
 	local_reply(s, status);
 }
