@@ -89,6 +89,11 @@ cli_tunnels() {
 	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
 	wait_for_log "$LOGDIR/wsplice.log" 'websocket_servers/s1 .* 101 [0-9]+ [0-9]+ KD-- '
 	[ "$1" = user ] || [ "$(sock_map_count)" -eq 0 ]
+	# scur is back to 0, smax remembers the tunnel
+	local row
+	row=$(stats_cmd "show stat" | grep '^websocket_servers,s1,')
+	[ "$(echo "$row" | cut -d, -f5)" = 0 ]
+	[ "$(echo "$row" | cut -d, -f6)" = 1 ]
 }
 
 @test "cli: show tunnels, show sess, live counters, shutdown sessions (bpf)" {

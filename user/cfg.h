@@ -144,6 +144,7 @@ struct server {
 
 	/* runtime, not config */
 	unsigned int cur_conns;
+	unsigned int max_conns;	/* highest cur_conns seen ("smax") */
 	unsigned long long cum_conns;
 	int rr_credit;		/* weighted round robin state */
 	bool down;		/* marked DOWN by health checks */

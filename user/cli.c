@@ -135,7 +135,7 @@ const char *stats_server_status(const struct server *srv)
 static void stat_row(struct cli_req *r, const struct proxy *px, const struct server *srv,
 		     int type, int iid, int sid)
 {
-	uint64_t in, out_b, cur, tot, slim;
+	uint64_t in, out_b, cur, max, tot, slim;
 	const unsigned long long *hrsp = srv ? srv->hrsp : px->hrsp;
 	const char *name, *status;
 	int weight = 0, act = 0, bck = 0;
@@ -150,6 +150,7 @@ static void stat_row(struct cli_req *r, const struct proxy *px, const struct ser
 	if (srv) {
 		name = srv->id;
 		cur = srv->cur_conns;
+		max = srv->max_conns;
 		tot = srv->cum_conns;
 		slim = srv->maxconn;
 		status = stats_server_status(srv);
@@ -159,6 +160,7 @@ static void stat_row(struct cli_req *r, const struct proxy *px, const struct ser
 	} else {
 		name = type == 0 ? "FRONTEND" : "BACKEND";
 		cur = px->cur_conns;
+		max = px->max_conns;
 		tot = px->cum_conns;
 		slim = px->maxconn;
 		status = type == 0 ? "OPEN" : (backend_usable(px) ? "UP" : "DOWN");
@@ -171,7 +173,7 @@ static void stat_row(struct cli_req *r, const struct proxy *px, const struct ser
 	out(r, "%s,%s,%u,0,%llu,%llu,%llu,%llu,%llu,%llu,%s,,,,,,,%s,%d,%d,%d,,,,,,%d,%d,%d,,%llu,,%d,"
 	       ",,,,,,%s,%s,%s,%s,%s,%s,\n",
 	    px->id, name, type == 1 ? px->nqueued : 0, (unsigned long long)cur,
-	    (unsigned long long)cur,
+	    (unsigned long long)max,
 	    (unsigned long long)slim, (unsigned long long)tot, (unsigned long long)in,
 	    (unsigned long long)out_b, dreq, status, weight, act, bck, (int)getpid(), iid, sid,
 	    (unsigned long long)tot, type, h[0], h[1], h[2], h[3], h[4], h[5]);

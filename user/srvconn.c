@@ -127,9 +127,11 @@ bool take_server(struct stream *s, struct server *srv)
 	if (!srv)
 		return false;
 	s->srv = srv;
-	srv->cur_conns++;
+	if (++srv->cur_conns > srv->max_conns)
+		srv->max_conns = srv->cur_conns;
 	srv->cum_conns++;
-	s->be->cur_conns++;
+	if (++s->be->cur_conns > s->be->max_conns)
+		s->be->max_conns = s->be->cur_conns;
 	s->be->cum_conns++;
 	return true;
 }

@@ -148,7 +148,8 @@ static void stream_link(struct ctx *ctx, struct stream *s)
 		ctx->streams->prev = s;
 	ctx->streams = s;
 	ctx->actconn++;
-	s->fe->cur_conns++;
+	if (++s->fe->cur_conns > s->fe->max_conns)
+		s->fe->max_conns = s->fe->cur_conns;
 }
 
 void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
