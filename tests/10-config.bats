@@ -238,6 +238,8 @@ timeouts() {
 	expect_error 2 "'server be/s1' : 'maxconn' expects an integer argument."
 	printf 'backend be\n    server s1 127.0.0.1:80 weight 300\n' >"$CFG"
 	expect_error 2 "weight of server s1 is not within 0 and 256 (300)."
+	printf 'backend be\n    server a/b 127.0.0.1:80\n' >"$CFG"
+	expect_error 2 "character '/' is not permitted in server name 'a/b'."
 	printf 'backend be\n    server s1 127.0.0.1:99999\n' >"$CFG"
 	expect_error 2 "invalid port '99999'"
 	printf 'backend be\n    balance url_param id\n' >"$CFG"

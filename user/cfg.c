@@ -293,8 +293,8 @@ static const char *px_type(const struct proxy *px)
 	return px->cap & PX_CAP_FE ? "frontend" : "backend";
 }
 
-/* HAProxy's rule for proxy names: letters, digits, '-', '_', '.' and ':'. */
-static int bad_name_char(const char *s)
+/* HAProxy's rule for proxy and server names: letters, digits, '-', '_', '.' and ':'. */
+int cfg_bad_name_char(const char *s)
 {
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && !strchr("-_.:", *s))
@@ -437,7 +437,7 @@ static int start_proxy(struct cfg_parser *p, char **args, int n)
 		cfg_alert(p, "'%s %s' : '%s' is not supported yet.", sect, args[1], args[2]);
 		return -1;
 	}
-	c = bad_name_char(args[1]);
+	c = cfg_bad_name_char(args[1]);
 	if (c)
 		cfg_alert(p, "character '%c' is not permitted in '%s' name '%s'.", c, sect,
 			  args[1]);

@@ -348,6 +348,8 @@ extern const struct cfg_kw cfg_global_kws[];	/* terminated by a NULL kw */
 /* Shared by the keyword files: an integer in [min, max] (0 or -1), and a delay with HAProxy's
  * messages (what names the argument, e.g. "'timeout client'"). */
 int cfg_parse_int(const char *s, long min, long max, long *v);
+/* The first character HAProxy does not permit in a proxy or server name, or 0. */
+int cfg_bad_name_char(const char *s);
 int cfg_time_arg(const char *what, const char *val, unsigned int *ms, char *err, size_t errlen);
 int kw_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
 int kw_default_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);

@@ -329,6 +329,12 @@ int kw_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errl
 		snprintf(err, errlen, "'server' expects <name> and <addr>[:<port>] as arguments.");
 		return -1;
 	}
+	/* names appear in logs, CSV and metrics labels: HAProxy's character set only */
+	if (cfg_bad_name_char(args[1])) {
+		snprintf(err, errlen, "character '%c' is not permitted in server name '%s'.",
+			 cfg_bad_name_char(args[1]), args[1]);
+		return -1;
+	}
 	s = srv_new(ctx, args[1]);
 	if (!s)
 		return -1;
