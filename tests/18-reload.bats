@@ -106,6 +106,29 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# one_tunnel MODE TUNNEL_TIMEOUT STREAM_SERVER_ARGS...: fresh ports, a stream server with those
+# arguments, and the daemon on data path MODE, for a test that runs once per data path.
+one_tunnel() {
+	local mode=$1 tunnel=$2
+	shift 2
+	need_bpf "$mode"
+	WS=$(free_port)
+	FE=$(free_port)
+	rm -f "$LOGDIR"/new*.pid
+	bg srv timeout 60 "$STREAM" server "$WS" --timeout 30 "$@"
+	wait_for_port "$WS"
+	reload_cfg "$LOGDIR/w.cfg"
+	sed -i "s/timeout tunnel 1h/timeout tunnel $tunnel/" "$LOGDIR/w.cfg"
+	start_wsplice "$LOGDIR/w.cfg" $(path_args "$mode")
+	wait_for_port "$FE"
+}
+
+# stop_new: the replacing process ends (SIGTERM) before the next data path's round.
+stop_new() {
+	kill "$NEW_PID"
+	wait_until 5 "! kill -0 $NEW_PID"
+}
+
 # reload_keeps OLD_PATH NEW_PATH N: the test body for N tunnels reloaded from one data path
 # to another (bpf or user).
 reload_keeps() {
@@ -218,16 +241,7 @@ reload_keeps() {
 @test "reload: a half-closed tunnel finishes its open direction in the new process" {
 	local mode
 	for mode in bpf user; do
-		need_bpf "$mode"
-		WS=$(free_port)
-		FE=$(free_port)
-		rm -f "$LOGDIR"/new*.pid
-		bg srv timeout 60 "$STREAM" server "$WS" --recv 1000 --eof --send 200000 \
-			--interval 20 --chunk 1000 --timeout 30
-		wait_for_port "$WS"
-		reload_cfg "$LOGDIR/w.cfg"
-		start_wsplice "$LOGDIR/w.cfg" $(path_args "$mode")
-		wait_for_port "$FE"
+		one_tunnel "$mode" 1h --recv 1000 --eof --send 200000 --interval 20 --chunk 1000
 		bg hc timeout 60 "$STREAM" client "127.0.0.1:$FE" --send 1000 --shut \
 			--recv 200000 --eof --timeout 30
 		sleep 1.5
@@ -236,23 +250,14 @@ reload_keeps() {
 		wait "$hc_PID"
 		grep -q "^ok sent=1000 recv=200000" "$LOGDIR/hc.log"
 		wait_for_log "$LOGDIR/new_$mode.log" " 101 "
-		kill "$NEW_PID"
-		wait_until 5 "! kill -0 $NEW_PID"
+		stop_new
 	done
 }
 
 @test "reload: a tunnel leaving the kernel for a slow reader moves once it has left" {
 	local mode
 	for mode in bpf user; do
-		need_bpf "$mode"
-		WS=$(free_port)
-		FE=$(free_port)
-		rm -f "$LOGDIR"/new*.pid
-		bg srv timeout 60 "$STREAM" server "$WS" --send 268435456 --recv 16777216 --timeout 30
-		wait_for_port "$WS"
-		reload_cfg "$LOGDIR/w.cfg"
-		start_wsplice "$LOGDIR/w.cfg" $(path_args "$mode")
-		wait_for_port "$FE"
+		one_tunnel "$mode" 1h --send 268435456 --recv 16777216
 		# 256 MiB to a reader of 64 MB/s: on the BPF path the tunnel leaves the kernel, and
 		# user space holds bytes for it whenever the reload comes
 		bg slow timeout 60 "$STREAM" client "127.0.0.1:$FE" --send 16777216 \
@@ -265,24 +270,14 @@ reload_keeps() {
 		wait "$slow_PID"
 		grep -q "^ok sent=16777216 recv=268435456" "$LOGDIR/slow.log"
 		wait_for_log "$LOGDIR/new_$mode.log" " 101 268435[0-9]{3} 16777[0-9]{3} "
-		kill "$NEW_PID"
-		wait_until 5 "! kill -0 $NEW_PID"
+		stop_new
 	done
 }
 
 @test "reload: an idle tunnel times out on its own clock, not the new process's" {
 	local mode
 	for mode in bpf user; do
-		need_bpf "$mode"
-		WS=$(free_port)
-		FE=$(free_port)
-		rm -f "$LOGDIR"/new*.pid
-		bg srv timeout 60 "$STREAM" server "$WS" --eof --timeout 30
-		wait_for_port "$WS"
-		reload_cfg "$LOGDIR/w.cfg"
-		sed -i 's/timeout tunnel 1h/timeout tunnel 4s/' "$LOGDIR/w.cfg"
-		start_wsplice "$LOGDIR/w.cfg" $(path_args "$mode")
-		wait_for_port "$FE"
+		one_tunnel "$mode" 4s --eof
 		bg idle timeout 60 "$STREAM" client "127.0.0.1:$FE" --eof --timeout 30
 		sleep 3
 		start_new "new_$mode" -f "$LOGDIR/w.cfg" $(path_args "$mode") -sf "$DAEMON_PID"
@@ -293,8 +288,7 @@ reload_keeps() {
 		$PY -c 'import re,sys; s=float(re.search(r"eof_secs=([0-9.]+)", open(sys.argv[1]).read()).group(1)); sys.exit(not 3.5 < s < 5.5)' \
 			"$LOGDIR/idle.log"
 		wait_for_log "$LOGDIR/new_$mode.log" " 101 .* cD-- "
-		kill "$NEW_PID"
-		wait_until 5 "! kill -0 $NEW_PID"
+		stop_new
 	done
 }
 
