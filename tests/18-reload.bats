@@ -292,6 +292,48 @@ reload_keeps() {
 	done
 }
 
+@test "reload: a tunnel whose backend the new configuration dropped stays with the old process" {
+	need_bpf bpf
+	local ws2 old
+	ws2=$(free_port)
+	# each side streams 20 KB/s for 3 s
+	bg srv timeout 60 "$STREAM" server "$WS" --send 60000 --recv 60000 --interval 50 \
+		--chunk 1000 --timeout 30
+	bg srv2 timeout 60 "$STREAM" server "$ws2" --send 60000 --recv 60000 --interval 50 \
+		--chunk 1000 --timeout 30
+	wait_for_port "$WS"
+	wait_for_port "$ws2"
+	reload_cfg "$LOGDIR/w.cfg"
+	sed -i 's/^    default_backend websocket_servers/    use_backend kept if { path_beg \/kept }\n&/' \
+		"$LOGDIR/w.cfg"
+	printf 'backend kept\n    server k1 127.0.0.1:%s\n' "$ws2" >>"$LOGDIR/w.cfg"
+	start_wsplice "$LOGDIR/w.cfg"
+	wait_for_port "$FE"
+	bg gone timeout 60 "$STREAM" client "127.0.0.1:$FE" --path /ws --send 60000 --recv 60000 \
+		--interval 50 --chunk 1000 --timeout 30
+	bg kept timeout 60 "$STREAM" client "127.0.0.1:$FE" --path /kept --send 60000 --recv 60000 \
+		--interval 50 --chunk 1000 --timeout 30
+	wait_until 10 '[ "$(info SplicedTunnels)" -eq 2 ]'
+	old=$DAEMON_PID
+	# the new configuration renames websocket_servers
+	sed 's/websocket_servers/renamed_servers/' "$LOGDIR/w.cfg" >"$LOGDIR/w2.cfg"
+	start_new new -f "$LOGDIR/w2.cfg" -sf "$old"
+	grep -q "has no place in the new configuration; it stays with the old process" \
+		"$LOGDIR/new.log"
+	grep -q "took 1 tunnels" "$LOGDIR/new.log"
+	wait_for_log "$LOGDIR/wsplice.log" "1 tunnels handed to the new process, 1 connections left"
+	[ "$(info CurrTunnels)" -eq 1 ]
+	kill -0 "$old"
+	wait "$gone_PID"
+	wait "$kept_PID"
+	grep -q "^ok sent=60000 recv=60000" "$LOGDIR/gone.log"
+	grep -q "^ok sent=60000 recv=60000" "$LOGDIR/kept.log"
+	# each logged once, by the process that had it at its end
+	wait_for_log "$LOGDIR/wsplice.log" "websocket_servers/s1 .* 101 "
+	wait_for_log "$LOGDIR/new.log" "kept/k1 .* 101 "
+	wait_until 5 "! kill -0 $old"
+}
+
 @test "reload: an HTTP request in flight is answered by the old process, which then exits" {
 	bg slow timeout 60 $PY "$PEERS/slow_server.py" "$WS" 1.5
 	wait_for_port "$WS"

@@ -48,6 +48,13 @@ struct ho_hdr {
 	char msg[104];		/* why none follows, when count is 0 */
 };
 
+/* The new process's answer to a batch: which records it refused (the old process keeps those,
+ * and does not offer them again); their indices follow. */
+struct ho_ack {
+	uint32_t magic;
+	uint32_t refused;
+};
+
 struct ho_listener {
 	struct sockaddr_storage addr;
 	uint32_t addrlen;
@@ -427,26 +434,28 @@ static int stream_from(struct stream *s, const struct ho_tunnel *t, char *reqlin
 	return 0;
 }
 
+/* A tunnel fits in this process when its frontend and backend still exist (it is logged with
+ * them) and, for a spliced one, when this process took the maps it is in. */
+static bool placeable(struct ctx *ctx, struct ho_tunnel *t)
+{
+	t->fe[NAME_LEN - 1] = t->be[NAME_LEN - 1] = t->srv[NAME_LEN - 1] = 0;
+	if (cfg_find_proxy(ctx->cfg, t->fe, PX_CAP_FE) && cfg_find_proxy(ctx->cfg, t->be, PX_CAP_BE) &&
+	    (!t->kernel || splice_adopted(ctx)))
+		return true;
+	pr_warn("reload: tunnel %llu (frontend '%s', backend '%s') has no place in the new "
+		"configuration; it stays with the old process", (unsigned long long)t->id, t->fe,
+		t->be);
+	return false;
+}
+
 static int adopt_one(struct ctx *ctx, struct ho_tunnel *t, const int fds[2], char *reqline,
 		     struct buf *bufs)
 {
-	struct proxy *fe, *be;
+	struct proxy *fe = cfg_find_proxy(ctx->cfg, t->fe, PX_CAP_FE);
+	struct proxy *be = cfg_find_proxy(ctx->cfg, t->be, PX_CAP_BE);
 	struct stream *s;
 	int err;
 
-	t->fe[NAME_LEN - 1] = t->be[NAME_LEN - 1] = t->srv[NAME_LEN - 1] = 0;
-	fe = cfg_find_proxy(ctx->cfg, t->fe, PX_CAP_FE);
-	be = cfg_find_proxy(ctx->cfg, t->be, PX_CAP_BE);
-	if (!fe || !be || (t->kernel && !ctx->splice)) {
-		pr_warn("reload: tunnel %llu (frontend '%s', backend '%s') has no place in the new "
-			"configuration; closed", (unsigned long long)t->id, t->fe, t->be);
-		close(fds[0]);
-		close(fds[1]);
-		free(reqline);
-		for (int b = 0; b < HO_NBUFS; b++)
-			buf_release(&bufs[b]);
-		return -ENOENT;
-	}
 	s = stream_adopt(ctx, fe, fds[0], fds[1]);
 	if (!s) {
 		free(reqline);
@@ -477,15 +486,22 @@ struct received {
 	uint32_t n;
 };
 
+/* Closes record i's sockets (the old process keeps its own) and frees what came with it. */
+static void received_drop(struct received *rv, uint32_t i)
+{
+	close(rv->fds[2 * i]);
+	close(rv->fds[2 * i + 1]);
+	rv->fds[2 * i] = rv->fds[2 * i + 1] = -1;
+	free(rv->reqlines[i]);
+	rv->reqlines[i] = NULL;
+	for (int b = 0; b < HO_NBUFS; b++)
+		buf_release(&rv->bufs[HO_NBUFS * i + b]);
+}
+
 static void received_free(struct received *rv, bool close_all)
 {
-	for (uint32_t i = 0; close_all && i < rv->n; i++) {
-		close(rv->fds[2 * i]);
-		close(rv->fds[2 * i + 1]);
-		free(rv->reqlines[i]);
-		for (int b = 0; b < HO_NBUFS; b++)
-			buf_release(&rv->bufs[HO_NBUFS * i + b]);
-	}
+	for (uint32_t i = 0; close_all && i < rv->n; i++)
+		received_drop(rv, i);
 	free(rv->bufs);
 	free(rv->recs);
 	free(rv->fds);
@@ -541,6 +557,30 @@ static int receive_tunnels(int fd, uint32_t count, struct received *rv)
 }
 
 /*
+ * Tells the old process which records this one cannot place (it keeps them), and drops them
+ * here; the old process forgets the others once it has read this. Returns 0 or -errno.
+ */
+static int send_ack(struct ctx *ctx, int fd, struct received *rv)
+{
+	struct ho_ack ack = { .magic = RELOAD_MAGIC };
+	uint32_t *idx = calloc(rv->n + 1, sizeof(*idx));
+	int err;
+
+	if (!idx)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < rv->n; i++)
+		if (!placeable(ctx, &rv->recs[i]))
+			idx[ack.refused++] = i;
+	err = write_full(fd, &ack, sizeof(ack));
+	if (!err && ack.refused)
+		err = write_full(fd, idx, ack.refused * sizeof(*idx));
+	for (uint32_t i = 0; !err && i < ack.refused; i++)
+		received_drop(rv, idx[i]);
+	free(idx);
+	return err;
+}
+
+/*
  * One exchange on the tunnel connection: asks for what the old process can hand over now,
  * receives it, acknowledges it and adopts it. Returns the number of connections the old process
  * keeps, or -errno (then it keeps everything it had: it forgets tunnels only once acknowledged).
@@ -548,7 +588,7 @@ static int receive_tunnels(int fd, uint32_t count, struct received *rv)
 static int take_tunnels(struct ctx *ctx, struct reload *r)
 {
 	struct received rv = { 0 };
-	unsigned int kernel = 0, failed = 0;
+	unsigned int kernel = 0, failed = 0, took = 0;
 	struct ho_hdr h;
 	char line[128];
 	int err;
@@ -564,19 +604,23 @@ static int take_tunnels(struct ctx *ctx, struct reload *r)
 	if (!err)
 		err = receive_tunnels(r->tunnel_fd, h.count, &rv);
 	if (!err && h.count)
-		err = write_full(r->tunnel_fd, "ok\n", 3);
+		err = send_ack(ctx, r->tunnel_fd, &rv);
 	if (err) {
 		received_free(&rv, true);
 		return err;
 	}
 	for (uint32_t i = 0; i < rv.n; i++) {
+		if (rv.fds[2 * i] < 0)
+			continue;	/* refused: the old process keeps it */
+		took++;
 		kernel += rv.recs[i].kernel;
 		failed += adopt_one(ctx, &rv.recs[i], &rv.fds[2 * i], rv.reqlines[i],
 				    &rv.bufs[HO_NBUFS * i]) < 0;
 	}
 	if (rv.n)
 		pr_notice("reload: took %u tunnels from process %d (%u in the kernel, %u failed), "
-			  "%u connections left there", rv.n, h.pid, kernel, failed, h.left);
+			  "%u connections left there", took, h.pid, kernel, failed,
+			  h.left + rv.n - took);
 	received_free(&rv, false);
 	return h.left;
 }
@@ -749,20 +793,33 @@ static bool names_fit(const struct stream *s)
  */
 static bool movable(const struct stream *s, bool kernel_ok)
 {
-	if (s->killed || s->cs.fd < 0 || s->ss.fd < 0 || !names_fit(s))
+	if (s->killed || s->reload_refused || s->cs.fd < 0 || s->ss.fd < 0 || !names_fit(s))
 		return false;
 	if (s->st == ST_TUNNEL_KERNEL)
 		return kernel_ok && splice_tunnel_movable(s);
 	return s->st == ST_TUNNEL_USER;
 }
 
-/* Waits for the new process's "ok": it received every record. Returns 0 or -errno. */
-static int wait_ack(int fd)
+/*
+ * Waits for the new process's acknowledgement (it received every record) and marks the streams
+ * it refused: they stay here, and are not offered again. Returns 0 or -errno.
+ */
+static int wait_ack(int fd, struct stream **list, uint32_t count)
 {
-	char ack[3];
-	int err = read_full(fd, ack, sizeof(ack));
+	struct ho_ack ack;
+	uint32_t i;
+	int err = read_full(fd, &ack, sizeof(ack));
 
-	return err ? err : (memcmp(ack, "ok\n", 3) ? -EPROTO : 0);
+	if (!err && (ack.magic != RELOAD_MAGIC || ack.refused > count))
+		err = -EPROTO;
+	while (!err && ack.refused--) {
+		err = read_full(fd, &i, sizeof(i));
+		if (!err && i >= count)
+			err = -EPROTO;
+		if (!err)
+			list[i]->reload_refused = true;
+	}
+	return err;
 }
 
 static struct buf *tunnel_bufs(struct stream *s, int i)
@@ -798,7 +855,7 @@ static int send_tunnel(int fd, struct stream *s)
 static bool send_tunnels(struct ctx *ctx, int fd, char **args, int n)
 {
 	bool kernel_ok = n == 5 && atoi(args[3]) == WSPLICE_ABI && atoi(args[4]) == 1;
-	unsigned int count = 0, spliced = 0;
+	unsigned int count = 0, spliced = 0, moved = 0;
 	struct stream **list = NULL, *s;
 	bool first;
 	struct ho_hdr h;
@@ -839,17 +896,24 @@ static bool send_tunnels(struct ctx *ctx, int fd, char **args, int n)
 	for (uint32_t i = 0; !err && i < h.count; i++)
 		err = send_tunnel(fd, list[i]);
 	if (!err && h.count)
-		err = wait_ack(fd);
+		err = wait_ack(fd, list, h.count);
 	if (err) {
 		pr_warn("reload: handing tunnels over: %s; this process keeps them", strerror(-err));
+		for (uint32_t i = 0; i < h.count; i++)
+			list[i]->reload_refused = false;
 		h.left += h.count;
 		h.count = 0;
 	}
-	for (uint32_t i = 0; i < h.count; i++)
-		stream_forget(list[i]);
+	for (uint32_t i = 0; i < h.count; i++) {
+		if (!list[i]->reload_refused) {
+			stream_forget(list[i]);
+			moved++;
+		}
+	}
+	h.left += h.count - moved;
 	if (first || h.count || err)
 		pr_notice("reload: %u tunnels handed to the new process, %u connections left to "
-			  "finish here", h.count, h.left);
+			  "finish here", moved, h.left);
 	free(list);
 	return !err && h.left;
 }

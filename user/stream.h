@@ -103,6 +103,7 @@ struct stream {
 	bool killed;		/* closed, waiting to be freed */
 	bool splice_failed;	/* the kernel refused this tunnel: it stays in user space */
 	bool handed_over;	/* given to a new process (reload.c): no log, maps untouched */
+	bool reload_refused;	/* the new process had no place for it: it ends here */
 	uint64_t res_rules_fe, res_rules_be; /* http-response rules that apply (http_rules.h) */
 };
 
