@@ -925,6 +925,8 @@ void cfg_free(struct config *cfg)
 		free(cfg->files[i]);
 	free(cfg->files);
 	free(cfg->global.stats_socket);
+	free(cfg->global.pidfile);
+	free(cfg->global.chroot);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -265,6 +265,13 @@ struct global {
 	int stats_socket_level;		/* 0 user, 1 operator, 2 admin (default) */
 	bool stats_expose_fd;		/* "expose-fd listeners": -x may take fds (reload.h) */
 	unsigned int spread_checks;	/* "spread-checks N": percent of jitter on check intervals */
+
+	/* process management, appended (cfg_global.c; run time in privs.c and main.c) */
+	bool daemon;		/* "daemon": as -D */
+	char *pidfile;		/* "pidfile PATH": as -p (the command line wins) */
+	unsigned int hard_stop_after;	/* ms, "hard-stop-after"; 0: a soft stop waits forever */
+	unsigned int uid, gid;	/* "user"/"uid", "group"/"gid"; 0: unchanged (HAProxy's rule) */
+	char *chroot;		/* "chroot DIR" */
 };
 
 struct config {

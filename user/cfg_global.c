@@ -6,6 +6,8 @@
 #include "cfg.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,11 +312,135 @@ static int kw_stats(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_
 	return stats_socket(&ctx->cfg->global, args, n, err, errlen);
 }
 
+/* ---- process management: daemon, pidfile, hard-stop-after, identity, chroot ------------------ */
+
+static int kw_daemon(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	if (no_extra(args, n, 1, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.daemon = true;
+	return 0;
+}
+
+/* A keyword taking one word stored in *dst ("pidfile", "chroot"). A second one is ignored with
+ * HAProxy's message: it alerts, keeps the first and goes on. */
+static int one_string(char **args, int n, const char *what, char **dst, char *err, size_t errlen)
+{
+	if (n < 2 || !*args[1]) {
+		snprintf(err, errlen, "'%s' expects %s as an argument.", args[0], what);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	if (*dst) {
+		snprintf(err, errlen, "'%s' already specified. Continuing.", args[0]);
+		return 1;
+	}
+	*dst = strdup(args[1]);
+	return *dst ? 0 : -1;
+}
+
+static int kw_pidfile(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	return one_string(args, n, "a file name", &ctx->cfg->global.pidfile, err, errlen);
+}
+
+static int kw_chroot(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	return one_string(args, n, "a directory", &ctx->cfg->global.chroot, err, errlen);
+}
+
+/* "hard-stop-after TIME": how long a soft stop may last before what is left is killed. */
+static int kw_hard_stop_after(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
+			      size_t errlen)
+{
+	if (n < 2) {
+		snprintf(err, errlen, "'%s' expects <time> as argument.", args[0]);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	return cfg_time_arg("argument to <hard-stop-after>", args[1],
+			    &ctx->cfg->global.hard_stop_after, err, errlen);
+}
+
+/*
+ * "user NAME", "uid N", "group NAME", "gid N": the identity privs.c switches to once everything
+ * privileged is done. Names are resolved now, so that an unknown one is a configuration error
+ * (and so that no passwd lookup happens inside a chroot). 0 keeps the identity, as in HAProxy.
+ */
+static int set_id(unsigned int *dst, unsigned int v, const char *which, char *err, size_t errlen)
+{
+	if (*dst) {
+		/* as HAProxy: the first one stays */
+		snprintf(err, errlen, "%s already specified. Continuing.", which);
+		return 1;
+	}
+	*dst = v;
+	return 0;
+}
+
+static int kw_user(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	errno = 0;
+	pw = n > 1 ? getpwnam(args[1]) : NULL;
+	if (!pw) {
+		snprintf(err, errlen, "cannot find user id for '%s' (%d:%s)", n > 1 ? args[1] : "",
+			 errno, strerror(errno));
+		return -1;
+	}
+	return set_id(&ctx->cfg->global.uid, pw->pw_uid, "user/uid", err, errlen);
+}
+
+static int kw_group(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	struct group *gr;
+
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	errno = 0;
+	gr = n > 1 ? getgrnam(args[1]) : NULL;
+	if (!gr) {
+		snprintf(err, errlen, "cannot find group id for '%s' (%d:%s)", n > 1 ? args[1] : "",
+			 errno, strerror(errno));
+		return -1;
+	}
+	return set_id(&ctx->cfg->global.gid, gr->gr_gid, "group/gid", err, errlen);
+}
+
+/* "uid N" / "gid N": a whole number, where HAProxy only warns about "12x" and uses 12. */
+static int kw_uid_gid(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	bool is_uid = !strcmp(args[0], "uid");
+	long v;
+
+	if (n < 2 || parse_int(args[1], 0, UINT_MAX - 1, &v) < 0) {
+		snprintf(err, errlen, "'%s' expects an integer argument.", args[0]);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	return set_id(is_uid ? &ctx->cfg->global.uid : &ctx->cfg->global.gid, (unsigned int)v,
+		      is_uid ? "user/uid" : "group/gid", err, errlen);
+}
+
 const struct cfg_kw cfg_global_kws[] = {
+    {"chroot", CFG_SEC_GLOBAL, 0, 0, kw_chroot},
+    {"daemon", CFG_SEC_GLOBAL, 0, 0, kw_daemon},
+    {"gid", CFG_SEC_GLOBAL, 0, 0, kw_uid_gid},
+    {"group", CFG_SEC_GLOBAL, 0, 0, kw_group},
+    {"hard-stop-after", CFG_SEC_GLOBAL, 0, 0, kw_hard_stop_after},
     {"log", CFG_SEC_GLOBAL, 0, 0, kw_log},
     {"maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn},
     {"nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice},
+    {"pidfile", CFG_SEC_GLOBAL, 0, 0, kw_pidfile},
     {"spread-checks", CFG_SEC_GLOBAL, 0, 0, kw_spread_checks},
     {"stats", CFG_SEC_GLOBAL, 0, 0, kw_stats},
+    {"uid", CFG_SEC_GLOBAL, 0, 0, kw_uid_gid},
+    {"user", CFG_SEC_GLOBAL, 0, 0, kw_user},
     {NULL, 0, 0, 0, NULL},
 };

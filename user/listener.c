@@ -27,7 +27,8 @@ static int fe_maxconn(const struct ctx *ctx, const struct proxy *fe)
 static bool may_accept(const struct listener *l)
 {
 	return l->ctx->actconn < (unsigned int)l->ctx->maxconn &&
-	       l->fe->cur_conns < (unsigned int)fe_maxconn(l->ctx, l->fe) && !l->ctx->stopping;
+	       l->fe->cur_conns < (unsigned int)fe_maxconn(l->ctx, l->fe) && !l->ctx->stopping &&
+	       !l->shut;
 }
 
 static void listener_pause(struct listener *l)
@@ -171,4 +172,49 @@ void listeners_close(struct ctx *ctx)
 		close(l->fd);
 		free(l);
 	}
+}
+
+/* Logs "VERB proxy X." once per frontend that has a listener in the state wanted. */
+static void log_proxies(struct ctx *ctx, const char *verb)
+{
+	for (struct proxy *fe = ctx->cfg->proxies; fe; fe = fe->next)
+		for (struct listener *l = ctx->listeners; l; l = l->next)
+			if (l->fe == fe) {
+				pr_warn("%s proxy %s.", verb, fe->id);
+				break;
+			}
+}
+
+void listeners_shut(struct ctx *ctx)
+{
+	for (struct listener *l = ctx->listeners; l; l = l->next) {
+		if (l->shut)
+			continue;
+		/* Linux: shutdown() of a listening socket closes its accept queue and leaves it
+		 * bound (TCP_CLOSE with the port kept), as HAProxy's tcp_pause_listener() uses */
+		if (shutdown(l->fd, SHUT_RDWR) < 0) {
+			pr_warn("frontend '%s': cannot pause [%s]: %s", l->fe->id,
+				l->bind->text ? l->bind->text : "?", strerror(errno));
+			continue;
+		}
+		l->shut = true;
+		listener_pause(l);
+	}
+	log_proxies(ctx, "Paused");
+}
+
+void listeners_relisten(struct ctx *ctx)
+{
+	for (struct listener *l = ctx->listeners; l; l = l->next) {
+		if (!l->shut)
+			continue;
+		if (listen(l->fd, 1024) < 0) {
+			pr_alert("frontend '%s': cannot resume [%s]: %s", l->fe->id,
+				 l->bind->text ? l->bind->text : "?", strerror(errno));
+			continue;
+		}
+		l->shut = false;
+	}
+	listeners_resume(ctx);
+	log_proxies(ctx, "Resumed");
 }

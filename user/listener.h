@@ -18,6 +18,7 @@ struct listener {
 	struct bind_conf *bind;
 	int fd;
 	bool paused;		/* not accepting: maxconn reached or out of fds */
+	bool shut;		/* SIGTTOU: bound but not listening (listeners_shut) */
 	struct timer retry;	/* after EMFILE and friends */
 };
 
@@ -29,5 +30,14 @@ int listeners_open(struct ctx *ctx);
 void listeners_resume(struct ctx *ctx);
 
 void listeners_close(struct ctx *ctx);
+
+/*
+ * SIGTTOU and SIGTTIN, as HAProxy: listeners_shut() stops listening (shutdown() takes a TCP
+ * socket out of LISTEN: new clients are refused) but keeps every socket bound, so the port
+ * stays ours; listeners_relisten() listens again. Each logs "Paused proxy X." / "Resumed
+ * proxy X." per frontend, as HAProxy does.
+ */
+void listeners_shut(struct ctx *ctx);
+void listeners_relisten(struct ctx *ctx);
 
 #endif /* WSPLICE_LISTENER_H */

@@ -19,6 +19,8 @@
 #include "log.h"
 #include "reload.h"
 #include "loop.h"
+#include "privs.h"
+#include "sdnotify.h"
 #include "splice.h"
 #include "srvpool.h"
 #include "stats.h"
@@ -187,6 +189,7 @@ static void setup_splice(struct ctx *ctx, const struct opts *o)
 struct sigs {
 	struct fd_handler fh;
 	struct ctx *ctx;
+	struct timer hard_stop_after;	/* armed by a soft stop with "hard-stop-after" */
 };
 
 static void hard_stop(struct ctx *ctx)
@@ -199,6 +202,16 @@ static void soft_stop_check(struct ctx *ctx)
 {
 	if (ctx->stopping && !ctx->streams)
 		loop_stop(ctx->loop);
+}
+
+static void hard_stop_after(struct loop *loop, struct timer *t)
+{
+	struct sigs *sg = container_of(t, struct sigs, hard_stop_after);
+
+	(void)loop;
+	pr_warn("soft-stop running for too long, performing a hard-stop.");
+	pr_warn("hard-stop: %u remaining connections will be closed.", sg->ctx->actconn);
+	hard_stop(sg->ctx);
 }
 
 static void on_signal(struct loop *loop, struct fd_handler *h, uint32_t events)
@@ -216,8 +229,19 @@ static void on_signal(struct loop *loop, struct fd_handler *h, uint32_t events)
 			sg->ctx->stopping = true;
 			listeners_close(sg->ctx);
 			stream_close_idle(sg->ctx);
+			/* a second SIGUSR1 does not push the deadline back */
+			if (sg->ctx->cfg->global.hard_stop_after &&
+			    !loop_timer_armed(&sg->hard_stop_after))
+				loop_timer_add(loop, &sg->hard_stop_after,
+					       sg->ctx->cfg->global.hard_stop_after);
 			soft_stop_check(sg->ctx);
+		} else if (si.ssi_signo == SIGTTOU) {
+			listeners_shut(sg->ctx);
+		} else if (si.ssi_signo == SIGTTIN) {
+			listeners_relisten(sg->ctx);
 		} else {
+			/* no STOPPING=1 on SIGUSR1: that soft stop may be a reload's (-sf) */
+			sdnotify_stopping();
 			hard_stop(sg->ctx);
 		}
 	}
@@ -242,11 +266,14 @@ static int setup_signals(struct ctx *ctx, struct sigs *sg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTTOU);
+	sigaddset(&set, SIGTTIN);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	sg->ctx = ctx;
+	loop_timer_init(&sg->hard_stop_after, hard_stop_after);
 	return loop_add_fd(ctx->loop, &sg->fh, fd, EPOLLIN, on_signal);
 }
 
@@ -304,6 +331,13 @@ int main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
+	/* "daemon" and "pidfile" in global are -D and -p; the command line wins */
+	o.daemon |= cfg.global.daemon;
+	if (!o.pidfile)
+		o.pidfile = cfg.global.pidfile;
+	sdnotify_open();
+	if (o.nstop)
+		sdnotify_reloading();
 	if (o.debug)
 		log_set_level(LOG_LVL_DEBUG);
 	srandom(time(NULL) ^ getpid());
@@ -311,13 +345,17 @@ int main(int argc, char **argv)
 	if (!ctx.loop || set_maxconn(&ctx) < 0)
 		goto out;
 	ctx.start_ms = loop_now_ms(ctx.loop);
-	if (o.daemon && !o.foreground && daemon(1, 1) < 0) {
+	if (o.reload_sock)
+		reload_get_listeners(&ctx, o.reload_sock);
+	if (listeners_open(&ctx))
+		goto out;
+	/* the daemon forks once bound, before splice_open pins under its own pid, and before the
+	 * signalfd goes into epoll: epoll would watch the parent's signal queue */
+	if (o.daemon && !o.foreground && sdnotify_daemonize() < 0) {
 		pr_alert("cannot go daemon: %s", strerror(errno));
 		goto out;
 	}
-	if (o.reload_sock)
-		reload_get_listeners(&ctx, o.reload_sock);
-	if (listeners_open(&ctx) || setup_signals(&ctx, &sg) < 0)
+	if (setup_signals(&ctx, &sg) < 0)
 		goto out;
 	reload_listeners_done(&ctx);
 	setup_splice(&ctx, &o);
@@ -329,7 +367,11 @@ int main(int argc, char **argv)
 	if (o.pidfile && write_pidfile(o.pidfile) < 0)
 		pr_warn("cannot write pidfile '%s': %s", o.pidfile, strerror(errno));
 	enable_traffic_log(&ctx);
+	sdnotify_ready();
 	stop_old(&o);
+	if (privs_drop(&ctx) < 0)
+		goto out;
+	sdnotify_started();
 	loop_set_before_sleep(ctx.loop, before_sleep, &ctx);
 	pr_notice("wsplice %s started: maxconn %d, tunnels forwarded by %s", WSPLICE_VERSION,
 		  ctx.maxconn, ctx.splice ? "the kernel (BPF sockhash)" : "user space");

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <limits.h>
@@ -68,6 +69,7 @@ struct splice {
 	char pin_dir[64];
 	bool adopted;		/* maps taken from the process this one replaced (no skeleton) */
 	bool given_up;		/* tunnels handed to a new process: no event, no new tunnel */
+	int root_dirfd;			/* WSPLICE_PIN_ROOT, for removal after a chroot */
 };
 
 static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
@@ -141,29 +143,34 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
-/* Unlinks every pin in dir, then dir. */
-static void remove_pins(const char *dir)
+/*
+ * Unlinks every pin in the directory name under parent, then the directory. Relative to fds so
+ * that it works after privs.c chrooted (the paths no longer resolve) and dropped to a user that
+ * splice_pins_chown() gave the directory to.
+ */
+static void remove_pins_at(int parent, const char *name)
 {
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
-	char path[512];
-	DIR *d = opendir(dir);
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
-	rmdir(dir);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0)
+		pr_warn("cannot remove %s/%s: %s", WSPLICE_PIN_ROOT, name, strerror(errno));
 }
 
 /* A crashed or killed instance leaves its pins: remove those of pids no longer running. */
 static void clean_stale_pins(void)
 {
 	struct dirent *de;
-	char path[300];
 	DIR *d = opendir(WSPLICE_PIN_ROOT);
 
 	if (!d)
@@ -173,9 +180,8 @@ static void clean_stale_pins(void)
 
 		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
-		snprintf(path, sizeof(path), WSPLICE_PIN_ROOT "/%s", de->d_name);
 		pr_notice("removing BPF objects pinned by dead instance %d", pid);
-		remove_pins(path);
+		remove_pins_at(dirfd(d), de->d_name);
 	}
 	closedir(d);
 }
@@ -187,6 +193,9 @@ static int pin_all(struct splice *sp)
 	int err;
 
 	mkdir(WSPLICE_PIN_ROOT, 0700);
+	sp->root_dirfd = open(WSPLICE_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->root_dirfd < 0)
+		return -errno;
 	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
 	if (mkdir(sp->pin_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
@@ -263,6 +272,9 @@ static int start_events(struct splice *sp, int events_fd, char *why, size_t whyl
 		return err;
 	}
 	sp->budget_max = budget_for_machine();
+	/* libbpf reads /sys/devices/system/cpu/possible once and caches it: read it now, before
+	 * a chroot (privs.c) hides /sys from splice_stat() */
+	libbpf_num_possible_cpus();
 	return 0;
 }
 
@@ -275,6 +287,7 @@ int splice_open(struct ctx *ctx, char *why, size_t whylen)
 		return -ENOMEM;
 	sp->ctx = ctx;
 	sp->link_fd = -1;
+	sp->root_dirfd = -1;
 	loop_timer_init(&sp->poll, poll_timer);
 	libbpf_set_print(libbpf_print);
 	err = ensure_bpffs();
@@ -337,8 +350,11 @@ void splice_close(struct ctx *ctx)
 		ring_buffer__free(sp->rb);
 	}
 	loop_timer_del(ctx->loop, &sp->poll);
-	if (sp->pin_dir[0])
-		remove_pins(sp->pin_dir);
+	if (sp->root_dirfd >= 0) {
+		if (sp->pin_dir[0])
+			remove_pins_at(sp->root_dirfd, strrchr(sp->pin_dir, '/') + 1);
+		close(sp->root_dirfd);
+	}
 	if (sp->link_fd >= 0)
 		close(sp->link_fd);
 	if (sp->adopted)
@@ -346,6 +362,32 @@ void splice_close(struct ctx *ctx)
 	wsplice_bpf__destroy(sp->skel);
 	free(sp);
 	ctx->splice = NULL;
+}
+
+int splice_pins_chown(struct ctx *ctx, unsigned int uid, unsigned int gid)
+{
+	struct splice *sp = ctx->splice;
+	struct stat st;
+
+	if (!sp || sp->root_dirfd < 0 || !sp->pin_dir[0])
+		return 0;
+	if (fchownat(sp->root_dirfd, strrchr(sp->pin_dir, '/') + 1, uid, gid, 0) < 0)
+		return -errno;
+	if (fstat(sp->root_dirfd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) != 01733 && fchmod(sp->root_dirfd, 01733) < 0)
+		return -errno;
+	return 0;
+}
+
+int splice_probe(struct ctx *ctx)
+{
+	__u32 key = WSPLICE_STAT_REDIRECTED_BYTES;
+	uint64_t vals[1024];	/* a per-CPU value: 8 bytes per possible CPU */
+
+	if (libbpf_num_possible_cpus() > 1024)
+		return -E2BIG;
+	return bpf_map_lookup_elem(ctx->splice->stats_fd, &key, vals) < 0 ? -errno : 0;
 }
 
 uint64_t splice_kernel_bytes(struct ctx *ctx)
@@ -1018,6 +1060,7 @@ int splice_adopt(struct ctx *ctx, int pid, char *why, size_t whylen)
 	for (int i = 0; i < 6; i++)
 		*fds[i] = -1;
 	sp->link_fd = -1;
+	sp->root_dirfd = -1;
 	loop_timer_init(&sp->poll, poll_timer);
 	libbpf_set_print(libbpf_print);
 	snprintf(old_dir, sizeof(old_dir), WSPLICE_PIN_ROOT "/%d", pid);
@@ -1044,6 +1087,8 @@ int splice_adopt(struct ctx *ctx, int pid, char *why, size_t whylen)
 		snprintf(why, whylen, "rename %s: %s", old_dir, strerror(-err));
 		goto cleanup;
 	}
+	/* for removal at exit, after a chroot (privs.c) */
+	sp->root_dirfd = open(WSPLICE_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	clean_stale_pins();
 	ctx->splice = sp;
 	pr_notice("splice: took the BPF objects of process %d (%s)", pid, sp->pin_dir);

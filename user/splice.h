@@ -54,6 +54,18 @@ struct splice_pair {
 int splice_open(struct ctx *ctx, char *why, size_t whylen);
 void splice_close(struct ctx *ctx);
 
+/*
+ * Lets the process remove its own pins after privs.c dropped it to uid/gid: the pin directory
+ * becomes theirs, and WSPLICE_PIN_ROOT sticky and writable by all (01733, as /tmp; a fresh
+ * bpffs root is 01777): uid may then remove the directory it owns, and no other one. No-op
+ * without splicing. Returns 0 or a negative errno.
+ */
+int splice_pins_chown(struct ctx *ctx, unsigned int uid, unsigned int gid);
+
+/* Reads the stats map through the fd loaded as root, for privs.c to learn whether bpf() still
+ * works without capabilities. Returns 0 or the negative errno of the bpf() call. */
+int splice_probe(struct ctx *ctx);
+
 /* True when this kernel has the sockmap fixes splicing relies on (see splice.c). */
 bool splice_kernel_ok(char *why, size_t whylen);
 
