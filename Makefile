@@ -4,6 +4,8 @@
 # make run      install what is missing, build, run the example (examples/wsplice.cfg)
 # make test     install what is missing, build, run every test (unit + bats)
 # make vmlinux  regenerate the committed vmlinux.h from this kernel's BTF
+# make install  binary, man pages, systemd unit, example config under $(DESTDIR)$(PREFIX)
+#               (PREFIX=/usr/local by default); make uninstall removes them
 # V=1 shows full commands; SANITIZE=1 builds with ASan and UBSan.
 
 OUTPUT := .output
@@ -45,7 +47,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all clean run test unit deps vmlinux
+.PHONY: all clean run test unit deps vmlinux install uninstall
 
 all: wsplice
 
@@ -103,6 +105,33 @@ vmlinux:
 
 clean:
 	rm -rf $(OUTPUT) wsplice
+
+# --- install: the GNU directory variables, DESTDIR for staging --------------------------------
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/wsplice
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+INSTALLED := $(SBINDIR)/wsplice $(MANDIR)/man8/wsplice.8 $(MANDIR)/man5/wsplice.cfg.5 \
+	$(DOCDIR)/wsplice.cfg $(SYSTEMDUNITDIR)/wsplice.service
+
+install: wsplice
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(Q)$(INSTALL) -m 0755 wsplice $(DESTDIR)$(SBINDIR)/wsplice
+	$(Q)$(INSTALL) -m 0644 docs/wsplice.8 $(DESTDIR)$(MANDIR)/man8/wsplice.8
+	$(Q)$(INSTALL) -m 0644 docs/wsplice.cfg.5 $(DESTDIR)$(MANDIR)/man5/wsplice.cfg.5
+	$(Q)$(INSTALL) -m 0644 examples/wsplice.cfg $(DESTDIR)$(DOCDIR)/wsplice.cfg
+	$(Q)sed 's#/usr/local/sbin/wsplice#$(SBINDIR)/wsplice#g' examples/wsplice.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/wsplice.service
+	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/wsplice.service
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
 
