@@ -351,8 +351,7 @@ static int kw_chroot(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 }
 
 /* "hard-stop-after TIME": how long a soft stop may last before what is left is killed. */
-static int kw_hard_stop_after(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
-			      size_t errlen)
+static int kw_hard_stop_after(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	if (n < 2) {
 		snprintf(err, errlen, "'%s' expects <time> as argument.", args[0]);

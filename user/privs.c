@@ -16,7 +16,7 @@
 #include "wsplice.h"
 
 #ifndef CAP_BPF
-#define CAP_BPF 39	/* Linux 5.8; older headers lack it */
+#define CAP_BPF 39 /* Linux 5.8; older headers lack it */
 #endif
 
 /*
@@ -25,8 +25,8 @@
  */
 static int caps_set(unsigned long long permitted, unsigned long long effective)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
 
 	data[0].permitted = (unsigned int)permitted;
 	data[1].permitted = (unsigned int)(permitted >> 32);

@@ -22,7 +22,7 @@ static int started_fd = -1;
 int sdnotify_open(void)
 {
 	const char *name = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	socklen_t len;
 	int err;
 
@@ -35,7 +35,7 @@ int sdnotify_open(void)
 	memcpy(sun.sun_path, name, strlen(name));
 	len = offsetof(struct sockaddr_un, sun_path) + strlen(name);
 	if (name[0] == '@')
-		sun.sun_path[0] = 0;	/* abstract namespace: no trailing NUL counted */
+		sun.sun_path[0] = 0; /* abstract namespace: no trailing NUL counted */
 	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (notify_fd < 0 || connect(notify_fd, (struct sockaddr *)&sun, len) < 0) {
 		err = -errno;
@@ -88,7 +88,7 @@ int sdnotify_daemonize(void)
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	fflush(NULL);	/* or buffered output would be written twice */
+	fflush(NULL); /* or buffered output would be written twice */
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;

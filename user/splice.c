@@ -69,7 +69,7 @@ struct splice {
 	char pin_dir[64];
 	bool adopted;		/* maps taken from the process this one replaced (no skeleton) */
 	bool given_up;		/* tunnels handed to a new process: no event, no new tunnel */
-	int root_dirfd;			/* WSPLICE_PIN_ROOT, for removal after a chroot */
+	int root_dirfd;		/* WSPLICE_PIN_ROOT, for removal after a chroot */
 };
 
 static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);

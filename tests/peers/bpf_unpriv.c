@@ -49,7 +49,7 @@ static void print_capeff(void)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a), clen;
 	unsigned long long cookie, val = 1, percpu[1024];
 	unsigned int key0 = 0;
@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 	report("getsockopt SO_COOKIE", getsockopt(s, SOL_SOCKET, SO_COOKIE, &cookie, &clen));
 	report("setsockopt SO_RCVLOWAT",
 	       setsockopt(s, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)));
-	report("sockhash update with a socket fd", bpf_map_update_elem(sh, &cookie, &s, BPF_NOEXIST));
+	report("sockhash update with a socket fd",
+	       bpf_map_update_elem(sh, &cookie, &s, BPF_NOEXIST));
 	report("sockhash delete", bpf_map_delete_elem(sh, &cookie));
 	report("hash update", bpf_map_update_elem(hm, &cookie, &val, BPF_ANY));
 	report("hash lookup", bpf_map_lookup_elem(hm, &cookie, &val));
