@@ -115,6 +115,21 @@ PYEOF
 	[ "$status" -eq 0 ]
 }
 
+@test "man: wsplice.8 describes every command-line option main.c parses" {
+	command -v man >/dev/null || skip "man-db is not installed (scripts/install-deps)"
+	LC_ALL=C.UTF-8 MANWIDTH=300 timeout 20 man -l "$TOP/docs/wsplice.8" 2>/dev/null |
+		col -b | sed -n '/^OPTIONS/,/^SIGNALS/p' >"$LOGDIR/opts.txt"
+	local opts opt missing=
+	opts=$(grep -o 'strcmp(a, "-[a-zA-Z]*")' "$TOP/user/main.c" | sed 's/.*"\(.*\)")/\1/' | sort -u)
+	echo "options in main.c:" $opts
+	[ -n "$opts" ]
+	for opt in $opts; do
+		grep -qE -- "(^|[ ,])$opt([ ,]|$)" "$LOGDIR/opts.txt" || missing="$missing $opt"
+	done
+	echo "missing from wsplice.8 OPTIONS:${missing:- none}"
+	[ -z "$missing" ]
+}
+
 @test "systemd: the unit passes systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
 	run timeout 120 make -s -C "$TOP" install DESTDIR="$DEST" PREFIX=/usr
