@@ -637,8 +637,10 @@ static void test_errors(void)
 		     "'level' only supports 'user', 'operator', and 'admin' (got 'root')");
 	expect_error("e_stats_mode", "global\n stats socket /tmp/x mode 9\n", 2,
 		     "missing or invalid mode '9'");
-	expect_error("e_stats_opt", "global\n stats socket /tmp/x expose-fd listeners\n", 2,
-		     "unknown keyword 'expose-fd'");
+	expect_error("e_stats_opt", "global\n stats socket /tmp/x accept-proxy\n", 2,
+		     "unknown keyword 'accept-proxy'");
+	expect_error("e_stats_expose", "global\n stats socket /tmp/x expose-fd all\n", 2,
+		     "'expose-fd' only supports 'listeners' (got 'all')");
 	expect_error("e_stats_tcp", "global\n stats socket ipv4@127.0.0.1:9999\n", 2,
 		     "only UNIX socket paths");
 	expect_error("e_mode", "backend b\n mode health\n", 2, "unknown proxy mode 'health'");
