@@ -125,6 +125,30 @@ os.execv(sys.argv[2], [sys.argv[2], "-db", "-f", sys.argv[3]])
 	[ "$(info Maxconn)" -eq $(((hard - 64) / 2)) ]
 }
 
+@test "lifecycle: -n sets maxconn over the configuration's, as HAProxy's -n" {
+	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP" 1h "    maxconn 100"
+	start_wsplice "$LOGDIR/w.cfg" -dS -n 7
+	wait_for_port "$WSP"
+	[ "$(info Maxconn)" -eq 7 ]
+	run timeout 5 "$WSPLICE" -n zero -f "$LOGDIR/w.cfg"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"-n expects a positive number"* ]]
+}
+
+@test "lifecycle: SIGHUP logs every server's state and every proxy's connections, and goes on" {
+	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP"
+	start_wsplice "$LOGDIR/w.cfg" -dS
+	wait_for_port "$WSP"
+	kill -HUP "$DAEMON_PID"
+	# HAProxy 2.6's lines (haproxy -db, kill -HUP)
+	wait_for_log "$LOGDIR/wsplice.log" "SIGHUP: Proxy http_servers has 1 active servers and 0 backup servers available\. Conn: act\(FE\+BE\): 0\+0, 0 pend \(0 unass\), tot\(FE\+BE\): 0\+0\.$"
+	grep -q "SIGHUP received, dumping servers states\.$" "$LOGDIR/wsplice.log"
+	grep -q "SIGHUP: Server websocket_servers/s1 is UP\. Conn: 0 act, 0 pend, 0 tot\.$" "$LOGDIR/wsplice.log"
+	grep -Eq "SIGHUP: Proxy fe_main has no servers\. Conn: act\(FE\+BE\): 0\+0, 0 pend \(0 unass\), tot\(FE\+BE\): [0-9]+\+0\.$" "$LOGDIR/wsplice.log"
+	[ "$(timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WSP/")" = 200 ]
+	stop_wsplice
+}
+
 @test "lifecycle: -c checks without starting anything" {
 	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP"
 	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/w.cfg"

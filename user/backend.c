@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "backend.h"
 
+#include <stdio.h>
+
+#include "log.h"
+
 bool server_usable(const struct server *srv)
 {
 	return !srv->disabled && !srv->down && !srv->drain && srv->weight > 0;
@@ -87,4 +91,38 @@ struct server *lb_pick(struct proxy *be, const struct lb_req *req)
 	if (!be->lb_neligible)
 		return NULL;
 	return lb_of(be)->pick(be, req);
+}
+
+/* One proxy's summary line of the SIGHUP dump, in HAProxy 2.6's words. */
+static void dump_proxy(const struct proxy *px)
+{
+	unsigned int act = backend_usable_of(px, false), bck = backend_usable_of(px, true);
+	unsigned int fe = px->cap & PX_CAP_FE ? px->cur_conns : 0;
+	unsigned int be = px->cap & PX_CAP_BE ? px->cur_conns : 0;
+	unsigned long long fe_tot = px->cap & PX_CAP_FE ? px->cum_conns : 0;
+	unsigned long long be_tot = px->cap & PX_CAP_BE ? px->cum_conns : 0;
+	char what[128];
+
+	if (!px->servers)
+		snprintf(what, sizeof(what), "has no servers.");
+	else if (!act)
+		snprintf(what, sizeof(what), "%s !",
+			 bck ? "is running on backup servers" : "has no server available");
+	else
+		snprintf(what, sizeof(what),
+			 "has %u active servers and %u backup servers available.", act, bck);
+	pr_warn("SIGHUP: Proxy %s %s Conn: act(FE+BE): %u+%u, %u pend (%u unass), "
+		"tot(FE+BE): %llu+%llu.",
+		px->id, what, fe, be, px->nqueued, px->nqueued, fe_tot, be_tot);
+}
+
+void backends_dump_state(const struct config *cfg)
+{
+	pr_warn("SIGHUP received, dumping servers states.");
+	for (const struct proxy *px = cfg->proxies; px; px = px->next) {
+		for (const struct server *s = px->servers; s; s = s->next)
+			pr_warn("SIGHUP: Server %s/%s is %s. Conn: %u act, 0 pend, %llu tot.", px->id,
+				s->id, s->down ? "DOWN" : "UP", s->cur_conns, s->cum_conns);
+		dump_proxy(px);
+	}
 }

@@ -72,6 +72,9 @@ unsigned int backend_usable(const struct proxy *be);
 /* Number of usable active (backup false) or backup (backup true) servers. */
 unsigned int backend_usable_of(const struct proxy *be, bool backup);
 
+/* SIGHUP: each server's state and each proxy's connections, logged as HAProxy 2.6 does. */
+void backends_dump_state(const struct config *cfg);
+
 /* The algorithm's name for messages ("roundrobin", ...). */
 const char *lb_name(const struct proxy *be);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cfg.h"
 #include "check.h"
 #include "ctx.h"
@@ -37,6 +38,7 @@ struct opts {
 	bool check_only, foreground, debug, daemon, nosplice;
 	const char *pidfile;
 	const char *reload_sock;	/* -x: the old process's stats socket */
+	int maxconn;			/* -n: overrides global maxconn */
 	pid_t *stop_pids;	/* -sf: told to finish once we listen */
 	int nstop;
 };
@@ -51,6 +53,7 @@ static void usage(FILE *f)
 		   "        -d enters debug mode (foreground, debug messages) ; -db only disables "
 		   "background mode.\n"
 		   "        -D goes daemon ; -p writes pids of all children to this file\n"
+		   "        -n sets the maximum total # of connections (uses ulimit -n)\n"
 		   "        -dS disables kernel splicing: tunnels are forwarded in user space\n"
 		   "        -sf/-st [pid ]* finishes/terminates old pids.\n"
 		   "        -x <unix_socket> get listening sockets and tunnels from a unix socket\n");
@@ -79,6 +82,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->daemon = true;
 		} else if (!strcmp(a, "-p") && i + 1 < argc) {
 			o->pidfile = argv[++i];
+		} else if (!strcmp(a, "-n") && i + 1 < argc) {
+			o->maxconn = atoi(argv[++i]);
+			if (o->maxconn <= 0) {
+				fprintf(stderr, "[ALERT]    (%d) : -n expects a positive number.\n",
+					(int)getpid());
+				return -1;
+			}
 		} else if (!strcmp(a, "-x") && i + 1 < argc) {
 			o->reload_sock = argv[++i];
 		} else if (!strcmp(a, "-sf") || !strcmp(a, "-st")) {
@@ -235,6 +245,8 @@ static void on_signal(struct loop *loop, struct fd_handler *h, uint32_t events)
 				loop_timer_add(loop, &sg->hard_stop_after,
 					       sg->ctx->cfg->global.hard_stop_after);
 			soft_stop_check(sg->ctx);
+		} else if (si.ssi_signo == SIGHUP) {
+			backends_dump_state(sg->ctx->cfg);
 		} else if (si.ssi_signo == SIGTTOU) {
 			listeners_shut(sg->ctx);
 		} else if (si.ssi_signo == SIGTTIN) {
@@ -267,6 +279,7 @@ static int setup_signals(struct ctx *ctx, struct sigs *sg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGTTOU);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTTIN);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -326,6 +339,9 @@ int main(int argc, char **argv)
 		return 1;
 	if (load_config(&cfg, &o) < 0)
 		goto out;
+	/* the command line wins over the configuration, as in HAProxy */
+	if (o.maxconn)
+		cfg.global.maxconn = o.maxconn;
 	if (o.check_only) {
 		printf("Configuration file is valid\n");
 		ret = 0;
