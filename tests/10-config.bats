@@ -59,6 +59,9 @@ timeouts() {
 			    nosplice
 			    spread-checks 10
 			    log stdout format raw local0 info
+			    log 127.0.0.1:5514 len 2048 format rfc3164 local1 info err
+			    log /dev/log format rfc5424 daemon
+			    log stderr format short local7
 			    stats socket $LOGDIR/stats.sock mode 660 level admin
 
 			defaults
@@ -68,6 +71,11 @@ timeouts() {
 			    option http-server-close
 			    no option http-server-close
 			    option logasap
+			    option httplog
+			    option httplog clf
+			    option tcplog
+			    option dontlognull
+			    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %tsc %{+Q}r"
 			    balance roundrobin
 			    timeout connect 5s
 			    timeout client 30s
@@ -194,8 +202,8 @@ timeouts() {
 @test "config: an unknown keyword is named, with its file and line" {
 	printf 'global\n    maxconn 100\n\n    tune.bufsize 16384\n' >"$CFG"
 	expect_error 4 "unknown keyword 'tune.bufsize' in 'global' section"
-	printf 'frontend fe\n    bind :1\n    option httplog\n' >"$CFG"
-	expect_error 3 "unknown option 'httplog'"
+	printf 'frontend fe\n    bind :1\n    option http-use-proxy-header\n' >"$CFG"
+	expect_error 3 "unknown option 'http-use-proxy-header'"
 	printf 'frontend fe\n    bind :1\n    http-after-response set-header a b\n' >"$CFG"
 	expect_error 3 "unknown keyword 'http-after-response' in 'frontend' section"
 	printf 'maxconn 5\n' >"$CFG"
@@ -252,8 +260,8 @@ timeouts() {
 	expect_error 2 "'http-check expect' : regex '(' is invalid"
 	printf 'global\n    spread-checks 51\n' >"$CFG"
 	expect_error 2 "'spread-checks' needs a positive value in range 0..50."
-	printf 'global\n    log 127.0.0.1:514 local0\n' >"$CFG"
-	expect_error 2 "not supported yet"
+	printf 'global\n    log ring@buf local0\n' >"$CFG"
+	expect_error 2 "log : address 'ring@buf' is not supported"
 	printf 'backend be\n    mode health\n' >"$CFG"
 	expect_error 2 "unknown proxy mode 'health'."
 }

@@ -26,7 +26,7 @@ teardown() {
 
 # start_proxy MODE [TUNNEL_TIMEOUT]: wsplice with the standard configuration on data path MODE.
 start_proxy() {
-	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" "${2:-1h}"
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" "${2:-1h}" "" "    log-format \"$LOGFMT_U\""
 	start_wsplice "$LOGDIR/wsplice.cfg" $(path_args "$1")
 	wait_for_port "$FE"
 	expect_splice_mode "$1"
@@ -274,6 +274,7 @@ global
 defaults
     mode http
     log global
+    log-format "$LOGFMT_U"
     timeout connect 5s
     timeout client 30s
     timeout server 30s

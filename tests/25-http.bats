@@ -31,6 +31,7 @@ global
 defaults
     mode http
     log global
+    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s

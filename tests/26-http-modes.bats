@@ -26,6 +26,7 @@ global
 defaults
     mode http
     log global
+    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s

@@ -29,7 +29,7 @@ teardown() {
 
 # start_proxy MODE [TUNNEL_TIMEOUT]: wsplice with the standard configuration on data path MODE.
 start_proxy() {
-	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" "${2:-1h}"
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" "${2:-1h}" "" "    log-format \"$LOGFMT_U\""
 	start_wsplice "$LOGDIR/wsplice.cfg" $(path_args "$1")
 	wait_for_port "$FE"
 	expect_splice_mode "$1"
@@ -317,6 +317,7 @@ global
 defaults
     mode http
     log global
+    log-format "$LOGFMT_U"
     timeout connect 5s
     timeout client 30s
     timeout server 30s
@@ -427,7 +428,7 @@ sock_map() {
 @test "nosplice in global selects the userspace relay, which carries the bytes" {
 	local ub0 ub1
 	server --send 16M --recv 16M
-	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" 1h "    nosplice"
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" 1h "    nosplice" "    log-format \"$LOGFMT_U\""
 	start_wsplice "$LOGDIR/wsplice.cfg"
 	wait_for_port "$FE"
 	expect_splice_mode user

@@ -97,6 +97,7 @@ global
 defaults
     mode http
     log global
+    option httplog
     timeout connect 2s
     timeout client 30s
     timeout server 30s

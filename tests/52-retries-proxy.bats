@@ -27,6 +27,7 @@ global
 defaults
     mode ${2:-http}
     log global
+    option httplog
     timeout connect 2s
     timeout client 30s
     timeout server 30s

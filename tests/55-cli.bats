@@ -87,7 +87,7 @@ cli_tunnels() {
 	# an admin kills the server's sessions: the tunnel ends, logged "KD"
 	stats_cmd "shutdown sessions server websocket_servers/s1"
 	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
-	wait_for_log "$LOGDIR/wsplice.log" 'websocket_servers/s1 .* 101 [0-9]+ [0-9]+ KD-- '
+	wait_for_log "$LOGDIR/wsplice.log" 'websocket_servers/s1 .* 101 [0-9]+ - - KD-- '
 	[ "$1" = user ] || [ "$(sock_map_count)" -eq 0 ]
 	# scur is back to 0, smax remembers the tunnel
 	local row

@@ -124,11 +124,11 @@ chat() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	tunnels_logged s1 s2
-	# the health checks saw it, and the killed server's tunnel was closed and logged (the line at
-	# close has no "+" before its total time, unlike the logasap line at the 101)
+	# the health checks saw it, and the killed server's tunnel was logged at its 101 (logasap: a
+	# "+" before the total time; as in HAProxy, no second line at close)
 	wait_for_log "$LOGDIR/wsplice.log" "Server websocket_servers/s[12] is DOWN"
 	grep "is DOWN" "$LOGDIR/wsplice.log"
 	local dead
 	dead=$(sed -n 's/.*Server websocket_servers\/\(s[12]\) is DOWN.*/\1/p' "$LOGDIR/wsplice.log" | head -n1)
-	grep -Eq " websocket_servers/$dead [0-9]+/[0-9]+/[0-9]+/[0-9]+/[0-9]+ 101 " "$LOGDIR/wsplice.log"
+	grep -Eq " websocket_servers/$dead [0-9]+/[0-9]+/[0-9]+/[0-9]+/\+[0-9]+ 101 " "$LOGDIR/wsplice.log"
 }

@@ -156,6 +156,10 @@ need_bpf() {
 	command -v bpftool >/dev/null || skip "bpftool is not installed"
 }
 
+# HAProxy's httplog with the bytes received from the client (%U) after those sent (%B), for the
+# tests that count both ways: "... %ST %B %U %tsc ...".
+LOGFMT_U='%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r'
+
 # std_cfg FILE FE_PORT WS_PORT HTTP_PORT [TUNNEL_TIMEOUT] [GLOBAL_EXTRA] [FRONTEND_EXTRA]: the
 # usual two-backend configuration, stats socket at $LOGDIR/wsplice.sock (set in STATS_SOCK).
 std_cfg() {
@@ -169,6 +173,7 @@ $gextra
 defaults
     mode http
     log global
+    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s

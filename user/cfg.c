@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "lb_hash.h"
+#include "syslog.h"
 
 /* HAProxy gives up after this many fatal errors in one file, so do we. */
 #define CFG_MAX_FATAL 50
@@ -361,6 +362,8 @@ static int px_inherit(struct proxy *px, const struct proxy *def)
 	if (cfg_http_inherit(px, def) < 0)
 		return -ENOMEM;
 	px->log_global = def->log_global;
+	if (cfg_log_inherit(px, def) < 0)
+		return -ENOMEM;
 	px->lb = def->lb;
 	if (px->cap & PX_CAP_FE) {
 		px->maxconn = def->maxconn;
@@ -897,6 +900,7 @@ static void px_free(struct proxy *px)
 		free(s);
 	}
 	cfg_http_free(px);
+	cfg_log_free(px);
 	acl_list_free(px->acls);
 	cfg_httpchk_free(px->httpchk);
 	lb_tbl_free(px->lb_tbl);
@@ -927,6 +931,7 @@ void cfg_free(struct config *cfg)
 	free(cfg->global.stats_socket);
 	free(cfg->global.pidfile);
 	free(cfg->global.chroot);
+	log_tgt_free(cfg->global.log);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

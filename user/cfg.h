@@ -18,6 +18,8 @@
 struct http_rule;
 struct http_fwdfor;
 struct http_errfile;
+struct log_tgt;
+struct logfmt;
 
 enum px_mode {
 	PX_MODE_HTTP,
@@ -37,6 +39,7 @@ enum px_mode {
 #define PX_O_HTTPCLOSE 0x20	/* "option httpclose": close both sides after each response */
 #define PX_O_HTTP_KEEP_ALIVE 0x40 /* "option http-keep-alive" (the default, said explicitly) */
 #define PX_O_REDISPATCH 0x80	/* "option redispatch": retry on another server */
+#define PX_O_DONTLOGNULL 0x100	/* "option dontlognull": no line for a connection that sent nothing */
 /* The three HTTP connection modes: setting one clears the others in that proxy. */
 #define PX_O_HTTP_MODES (PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE | PX_O_HTTP_KEEP_ALIVE)
 
@@ -254,12 +257,18 @@ struct proxy {
 	/* runtime, appended (counted in httplog.c and stream.c, shown by cli.c and prom.c) */
 	unsigned long long hrsp[HRSP_NR];	/* responses per status class */
 	unsigned long long denied_req;		/* requests refused by "http-request deny" */
+
+	/* config, appended (cfg_log.c; run time in httplog.c) */
+	struct log_tgt *logs;			/* the proxy's own "log" lines */
+	char *log_format;			/* option httplog/tcplog, log-format; NULL: none */
+	struct logfmt *logfmt;			/* log_format compiled */
+	bool log_httplog;			/* it came from "option httplog" (tcp falls back) */
 };
 
 struct global {
 	int maxconn;		/* 0: unset, derived from the file limit */
 	bool nosplice;
-	enum log_target log;	/* "log stdout|stderr ..." */
+	struct log_tgt *log;	/* "log" lines (syslog.h) */
 	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */
 	unsigned int stats_socket_mode;	/* "mode 600" (octal), default 0600 */
 	int stats_socket_level;		/* 0 user, 1 operator, 2 admin (default) */
@@ -362,6 +371,16 @@ int kw_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errl
 int kw_default_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
 extern const struct cfg_kw cfg_proxy_kws[];
 extern const struct cfg_kw cfg_http_kws[];	/* proxy keywords of cfg_http.c */
+
+/* Log keywords (cfg_log.c), same contract as cfg_kw_fn: "log" in global and in proxies,
+ * "option httplog [clf]" / "option tcplog" (from the "option" parser), "log-format". */
+int cfg_log_global(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+int cfg_log_proxy(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+int cfg_log_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+int cfg_log_format(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);
+/* What a proxy takes from "defaults" (0 or -ENOMEM), and freeing it. */
+int cfg_log_inherit(struct proxy *px, const struct proxy *def);
+void cfg_log_free(struct proxy *px);
 
 /* "[no] option forwardfor ...", called by the "option" parser (same contract as cfg_kw_fn). */
 int cfg_http_forwardfor(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen);

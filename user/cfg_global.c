@@ -74,123 +74,6 @@ static int kw_spread_checks(struct cfg_kw_ctx *ctx, char **args, int n, char *er
 	return 0;
 }
 
-/* ---- log ---------------------------------------------------------------------------------- */
-
-static const char *const log_facilities[] = {
-    "kern",   "user",	"mail",	  "daemon", "auth",   "syslog", "lpr",	  "news",
-    "uucp",   "cron",	"auth2",  "ftp",    "ntp",    "audit",	"alert",  "cron2",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
-};
-
-static const char *const log_levels[] = {
-    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
-};
-
-static bool in_list(const char *word, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(word, list[i]))
-			return true;
-	return false;
-}
-
-#define IN_LIST(word, list) in_list(word, list, sizeof(list) / sizeof(list[0]))
-
-/* "format F": the formats wsplice writes, then the other ones HAProxy knows. */
-static int log_format(const char *fmt, char *err, size_t errlen)
-{
-	static const char *const ours[] = {"raw", "short", "rfc3164", "rfc5424"};
-	static const char *const haproxy[] = {"local", "priority", "timed", "iso"};
-
-	if (IN_LIST(fmt, ours))
-		return 0;
-	if (IN_LIST(fmt, haproxy))
-		snprintf(err, errlen, "log : format '%s' is not supported yet.", fmt);
-	else
-		snprintf(err, errlen, "log : unknown log format '%s'", fmt);
-	return -1;
-}
-
-/* [FACILITY [LEVEL [MINLEVEL]]] after the target and its options. */
-static int log_levels_check(char **args, int n, char *err, size_t errlen)
-{
-	if (n > 0 && !IN_LIST(args[0], log_facilities)) {
-		snprintf(err, errlen, "log : unknown log facility '%s'", args[0]);
-		return -1;
-	}
-	if (n > 1 && !IN_LIST(args[1], log_levels)) {
-		snprintf(err, errlen, "log : unknown optional log level '%s'", args[1]);
-		return -1;
-	}
-	if (n > 2 && !IN_LIST(args[2], log_levels)) {
-		snprintf(err, errlen, "log : unknown optional minimum log level '%s'", args[2]);
-		return -1;
-	}
-	if (n > 3) {
-		snprintf(err, errlen, "log : unexpected argument '%s'", args[3]);
-		return -1;
-	}
-	return 0;
-}
-
-static int log_target(const char *t, enum log_target *out, char *err, size_t errlen)
-{
-	if (!strcmp(t, "stdout")) {
-		*out = LOG_TARGET_STDOUT;
-	} else if (!strcmp(t, "stderr")) {
-		*out = LOG_TARGET_STDERR;
-	} else if (!strcmp(t, "global")) {
-		snprintf(err, errlen, "log : 'global' is not supported for a global syslog server");
-		return -1;
-	} else {
-		snprintf(err, errlen,
-			 "log : target '%s' is not supported yet (only stdout and stderr).", t);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * "log stdout|stderr [format F] [FACILITY [LEVEL [MINLEVEL]]]". HAProxy also takes "len" and
- * "sample", and wants a facility; here the facility is optional since traffic logs go to a
- * stream, not to syslog. One log line only: wsplice writes to a single target.
- */
-static int kw_log(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
-{
-	enum log_target t;
-	int i = 2;
-
-	if (n < 2) {
-		snprintf(err, errlen, "log : expects <address> and <facility> as arguments");
-		return -1;
-	}
-	if (log_target(args[1], &t, err, errlen) < 0)
-		return -1;
-	if (ctx->cfg->global.log != LOG_TARGET_NONE) {
-		snprintf(err, errlen, "log : a second 'log' line is not supported yet.");
-		return -1;
-	}
-	if (n > 2 && (!strcmp(args[2], "len") || !strcmp(args[2], "sample"))) {
-		snprintf(err, errlen, "log : '%s' is not supported yet.", args[2]);
-		return -1;
-	}
-	if (n > 2 && !strcmp(args[2], "format")) {
-		if (n < 4) {
-			snprintf(err, errlen, "log : 'format' expects a format name");
-			return -1;
-		}
-		if (log_format(args[3], err, errlen) < 0)
-			return -1;
-		i = 4;
-	}
-	if (log_levels_check(args + i, n - i, err, errlen) < 0)
-		return -1;
-	ctx->cfg->global.log = t;
-	return 0;
-}
-
 /* ---- stats socket ------------------------------------------------------------------------- */
 
 static int sock_mode(struct global *g, const char *v, char *err, size_t errlen)
@@ -433,7 +316,7 @@ const struct cfg_kw cfg_global_kws[] = {
     {"gid", CFG_SEC_GLOBAL, 0, 0, kw_uid_gid},
     {"group", CFG_SEC_GLOBAL, 0, 0, kw_group},
     {"hard-stop-after", CFG_SEC_GLOBAL, 0, 0, kw_hard_stop_after},
-    {"log", CFG_SEC_GLOBAL, 0, 0, kw_log},
+    {"log", CFG_SEC_GLOBAL, 0, 0, cfg_log_global},
     {"maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn},
     {"nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice},
     {"pidfile", CFG_SEC_GLOBAL, 0, 0, kw_pidfile},

@@ -634,6 +634,7 @@ static const struct {
 	unsigned int cap; /* the side that uses it */
 } options[] = {
     {"allbackups", PX_O_ALLBACKUPS, PX_CAP_BE},
+    {"dontlognull", PX_O_DONTLOGNULL, PX_CAP_FE},
     {"http-keep-alive", PX_O_HTTP_KEEP_ALIVE, PX_CAP_FE | PX_CAP_BE},
     {"http-server-close", PX_O_HTTP_SERVER_CLOSE, PX_CAP_FE | PX_CAP_BE},
     {"httpclose", PX_O_HTTPCLOSE, PX_CAP_FE | PX_CAP_BE},
@@ -673,6 +674,8 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 
 	if (!strcmp(o, "forwardfor"))
 		return cfg_http_forwardfor(ctx, args, n, err, errlen);
+	if (!strcmp(o, "httplog") || !strcmp(o, "tcplog"))
+		return cfg_log_option(ctx, args, n, err, errlen);
 	for (i = 0; i < sizeof(options) / sizeof(options[0]) && strcmp(o, options[i].name); i++)
 		;
 	if (i == sizeof(options) / sizeof(options[0])) {
@@ -945,28 +948,6 @@ static int kw_http_check(struct cfg_kw_ctx *ctx, char **args, int n, char *err, 
 	return -1;
 }
 
-/* "log global" and "no log"; a proxy's own log target is not supported yet. */
-static int kw_log(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
-{
-	if (ctx->no) {
-		ctx->px->log_global = false;
-		return no_extra(args, n, 1, err, errlen);
-	}
-	if (n < 2 || strcmp(args[1], "global")) {
-		snprintf(err, errlen,
-			 "log : only 'log global' is supported yet in a proxy (got "
-			 "'%s').",
-			 n < 2 ? "" : args[1]);
-		return -1;
-	}
-	if (n > 2) {
-		snprintf(err, errlen, "log : unexpected argument '%s' after 'global'.", args[2]);
-		return -1;
-	}
-	ctx->px->log_global = true;
-	return 0;
-}
-
 #define SEC_FE	(CFG_SEC_FRONTEND | CFG_SEC_LISTEN)
 #define SEC_BE	(CFG_SEC_BACKEND | CFG_SEC_LISTEN)
 #define SEC_ALL CFG_SEC_PROXIES
@@ -985,7 +966,8 @@ const struct cfg_kw cfg_proxy_kws[] = {
     {"hash-type", SEC_ALL, PX_CAP_BE, 0, kw_hash_type},
     {"http-check", SEC_ALL, PX_CAP_BE, 0, kw_http_check},
     {"http-reuse", SEC_ALL, PX_CAP_BE, 0, kw_http_reuse},
-    {"log", SEC_ALL, 0, CFG_KW_NO, kw_log},
+    {"log", SEC_ALL, 0, CFG_KW_NO, cfg_log_proxy},
+    {"log-format", SEC_ALL, PX_CAP_FE, 0, cfg_log_format},
     {"maxconn", SEC_ALL, PX_CAP_FE, 0, kw_maxconn},
     {"mode", SEC_ALL, 0, 0, kw_mode},
     {"option", SEC_ALL, 0, CFG_KW_NO, kw_option},

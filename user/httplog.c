@@ -1,15 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Traffic log lines for streams: HAProxy's httplog and tcplog shapes (docs/logging.md). The byte
+ * Traffic log lines for streams: a snapshot of the stream (struct log_rec) rendered in the
+ * frontend's log format (logfmt.c) and sent to its targets (syslog.c); docs/logging.md. The byte
  * counts of a spliced tunnel come from the BPF per-socket map.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <time.h>
+#include <string.h>
+#include <sys/socket.h>
 
+#include "cookie.h"
 #include "log.h"
+#include "logfmt.h"
 #include "splice.h"
 #include "stream.h"
+#include "syslog.h"
+
+/* "option httplog" in a tcp frontend: HAProxy falls back to tcplog (with a warning at
+ * parse time). Compiled once. */
+static const struct logfmt *tcplog_fmt(void)
+{
+	static struct logfmt *lf;
+	char err[128];
+
+	if (!lf && logfmt_parse(LOGFMT_TCPLOG, &lf, err, sizeof(err)) < 0)
+		BUG_ON(1);
+	return lf;
+}
 
 void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down)
 {
@@ -51,62 +68,156 @@ static void account(struct stream *s, uint64_t up, uint64_t down)
 	}
 }
 
-/* Log line, HAProxy's httplog shape with the upload byte count added (docs/logging.md). */
+/* The last two characters of %tsc, HAProxy's sess_cookie "NIDVEO" and sess_set_cookie
+ * "NPDIRU": for a request (a transaction) to a backend with a "cookie" line, whether the client's
+ * cookie named a usable server (V) or there was none (N), and whether wsplice inserted one (I),
+ * rewrote the server's (R) or set none (N). Otherwise "--". */
+static void cookie_flags(const struct stream *s, char *out)
+{
+	out[0] = out[1] = '-';
+	if (!s->be || !s->be->ck_name || !s->reqline || s->fe->mode != PX_MODE_HTTP)
+		return;
+	out[0] = s->ck_matched ? 'V' : 'N';
+	out[1] = 'N';
+	if (s->status >= 0 && s->t_resp && !s->ck_matched && s->be->ck_mode == CK_INSERT)
+		out[1] = 'I';
+}
+
+/* HAProxy writes no line for a connection that closes between two requests; with
+ * "option dontlognull", none either for one that sent nothing at all (up: its bytes). */
+static bool worth_logging(const struct stream *s, uint64_t up)
+{
+	bool null = !s->reqline && up == 0;
+
+	if (s->fe->mode == PX_MODE_TCP)
+		return !(up == 0 && (s->fe->options & PX_O_DONTLOGNULL));
+	if (null && (s->fe->options & PX_O_DONTLOGNULL))
+		return false;
+	if (s->reqline || s->status >= 0 || s->term[0] != '-')
+		return true;
+	/* nothing: the first request of a connection is logged (400 CR), a later one is not */
+	return s->nreq == 0;
+}
+
+static long since(uint64_t t, uint64_t from)
+{
+	return t ? (long)(t - from) : -1;
+}
+
+static void fill_rec(struct stream *s, struct log_rec *r, uint64_t up, uint64_t down, bool asap)
+{
+	const struct server *srv = s->srv ? s->srv : s->log_srv;
+	uint64_t now = loop_now_ms(s->ctx->loop);
+	socklen_t len = sizeof(r->front);
+	/* at the end the server is as good as released (HAProxy counts it so); at logasap not */
+	unsigned int self = !asap && s->srv ? 1 : 0;
+
+	memset(r, 0, sizeof(*r));
+	r->cli = s->cli_addr;
+	if (s->cs.fd < 0 || getsockname(s->cs.fd, (struct sockaddr *)&r->front, &len) < 0)
+		r->front.ss_family = 0;
+	if (srv)
+		memcpy(&r->srv_addr, &srv->addr, sizeof(r->srv_addr));
+	r->accept_date = s->req_date;
+	r->ti = since(s->t_first, s->t_start);
+	r->tr_ = since(s->t_head, s->t_first ? s->t_first : s->t_start);
+	r->tw = s->t_conn_start || s->tw ? s->tw : -1;
+	r->tc = since(s->t_connected, s->t_conn_start);
+	r->tres = s->t_resp && s->t_connected ? (long)(s->t_resp - s->t_connected) : -1;
+	r->tt = (long)(now - s->t_start);
+	r->status = s->status;
+	r->bytes_out = down;
+	r->bytes_in = up;
+	memcpy(r->term, s->term, 2);
+	if (s->fe->mode == PX_MODE_HTTP && !s->reqline && s->status < 0) {
+		/* a connection that sent no complete request: HAProxy logs a 400, CR */
+		r->status = 400;
+		if (r->term[0] == '-')
+			memcpy(r->term, "CR", 2);
+	}
+	cookie_flags(s, r->term + 2);
+	r->ac = s->ctx->actconn;
+	r->fc = s->fe->cur_conns;
+	r->bc = s->be ? s->be->cur_conns - self : 0;
+	r->sc = s->srv ? s->srv->cur_conns - self : 0;
+	r->bq = s->be ? s->be->nqueued : 0;
+	r->retries = s->retries;
+	r->redispatched = s->redispatched;
+	r->asap = asap;
+	r->reqline = s->reqline;
+	r->fe = s->fe->id;
+	r->be = s->be ? s->be->id : s->fe->id;
+	r->srv = srv ? srv->id : NULL;
+}
+
+static void send_line(struct stream *s, const char *line, size_t len)
+{
+	if (s->fe->log_global)
+		log_tgt_send(s->ctx->cfg->global.log, LOG_SEV_INFO, line, len);
+	log_tgt_send(s->fe->logs, LOG_SEV_INFO, line, len);
+}
+
+static bool fe_logs(const struct stream *s)
+{
+	return (s->fe->log_global && s->ctx->cfg->global.log) || s->fe->logs;
+}
+
+/*
+ * Log line of a transaction in the frontend's format (option httplog, tcplog, log-format).
+ * asap: the logasap line, at the 101 or the response head; HAProxy then writes no other line
+ * for that transaction. Also adds the ended transaction's bytes to the "show stat" counters.
+ */
 void stream_log(struct stream *s, bool asap)
 {
-	char date[64], addr[INET6_ADDRSTRLEN + 8];
-	uint64_t now = loop_now_ms(s->ctx->loop), up, down;
-	const struct server *srv;
-	long tr, tc, tres, ta;
-	struct tm tm;
-	int port = 0;
+	struct log_rec r;
+	uint64_t up, down;
+	char line[8192];
+	size_t n;
 
 	stream_bytes(s, &up, &down);
 	/* logasap: the bytes known at log time, the 101 head included */
-	if (asap)
+	if (asap) {
 		down += buf_len(&s->res.out) + s->res.fwd;
-	else
-		account(s, up, down);
-	if (!s->fe->log_global)
-		return;
-	if (s->cli_addr.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&s->cli_addr;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
-		port = ntohs(a->sin6_port);
 	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&s->cli_addr;
-
-		inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
-		port = ntohs(a->sin_port);
-	}
-	localtime_r(&s->req_date.tv_sec, &tm);
-	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S", &tm);
-	srv = s->srv ? s->srv : s->log_srv;
-	tr = s->t_head ? (long)(s->t_head - s->t_start) : -1;
-	tc = s->t_connected ? (long)(s->t_connected - s->t_conn_start) : -1;
-	tres = s->t_resp ? (long)(s->t_resp - s->t_connected) : -1;
-	ta = (long)(now - s->t_start);
-	if (!asap)
+		account(s, up, down);
 		s->logged = true;
-	if (s->fe->mode == PX_MODE_TCP) {
-		/* tcplog: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %U %ts %ac/%fc/%bc/%sc/%rc %sq/%bq */
-		log_traffic("%s:%d [%s.%03ld] %s %s/%s 0/%ld/%s%ld %s%llu %s%llu %c%c %u/%u/%u/%u/%s%d 0/0",
-			    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
-			    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tc,
-			    asap ? "+" : "", ta, asap ? "+" : "", (unsigned long long)down,
-			    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
-			    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
-			    s->srv ? s->srv->cur_conns : 0, s->redispatched ? "+" : "", s->retries);
-		return;
+		if (s->logged_asap)
+			return;
 	}
-	log_traffic("%s:%d [%s.%03ld] %s %s/%s %ld/%ld/%ld/%ld/%s%ld %d %s%llu %s%llu %c%c-- "
-		    "%u/%u/%u/%u/%s%d 0/%u \"%s\"",
-		    addr, port, date, (long)s->req_date.tv_usec / 1000, s->fe->id,
-		    s->be ? s->be->id : "<NOSRV>", srv ? srv->id : "<NOSRV>", tr, s->tw, tc, tres,
-		    asap ? "+" : "", ta, s->status, asap ? "+" : "", (unsigned long long)down,
-		    asap ? "+" : "", (unsigned long long)up, s->term[0], s->term[1],
-		    s->ctx->actconn, s->fe->cur_conns, s->be ? s->be->cur_conns : 0,
-		    s->srv ? s->srv->cur_conns : 0, s->redispatched ? "+" : "", s->retries,
-		    s->be ? s->be->nqueued : 0, s->reqline ? s->reqline : "<BADREQ>");
+	if (!s->fe->logfmt || !fe_logs(s) || !worth_logging(s, up))
+		return;
+	fill_rec(s, &r, up, down, asap);
+	if (s->fe->mode == PX_MODE_TCP && s->fe->log_httplog)
+		n = logfmt_build(tcplog_fmt(), &r, line, sizeof(line));
+	else
+		n = logfmt_build(s->fe->logfmt, &r, line, sizeof(line));
+	send_line(s, line, n);
+}
+
+/* A frontend without a log format logs each connection at accept, as HAProxy does:
+ * "Connect from 127.0.0.1:46706 to 127.0.0.1:21001 (fe_plain/HTTP)". */
+void stream_log_accept(struct stream *s)
+{
+	struct log_rec r = { 0 };
+	socklen_t len = sizeof(r.front);
+	char line[512], a[64], b[64];
+	struct logfmt *lf;
+	char err[64];
+
+	if (s->fe->logfmt || !fe_logs(s))
+		return;
+	r.cli = s->cli_addr;
+	if (getsockname(s->cs.fd, (struct sockaddr *)&r.front, &len) < 0)
+		r.front.ss_family = 0;
+	if (logfmt_parse("%ci:%cp", &lf, err, sizeof(err)) < 0)
+		return;
+	logfmt_build(lf, &r, a, sizeof(a));
+	logfmt_free(lf);
+	if (logfmt_parse("%fi:%fp", &lf, err, sizeof(err)) < 0)
+		return;
+	logfmt_build(lf, &r, b, sizeof(b));
+	logfmt_free(lf);
+	len = (socklen_t)snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a, b,
+				  s->fe->id, s->fe->mode == PX_MODE_TCP ? "TCP" : "HTTP");
+	send_line(s, line, len < sizeof(line) ? len : sizeof(line) - 1);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "log.h"
+#include "syslog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 
 enum log_level log_max_level = LOG_LVL_NOTICE;
 unsigned int log_alerts, log_warnings;
-static enum log_target traffic_target = LOG_TARGET_NONE;
+static struct log_tgt *traffic_targets;
 
 static const char *const level_tag[] = {
 	[LOG_LVL_ALERT] = "[ALERT]",     [LOG_LVL_WARNING] = "[WARNING]",
@@ -54,29 +55,29 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	}
 }
 
-void log_traffic_set_target(enum log_target t)
+void log_traffic_set_target(struct log_tgt *t)
 {
-	traffic_target = t;
+	int err = log_tgt_open(t);
+
+	if (err < 0)
+		pr_warn("log: cannot open a socket for a log target: %s", strerror(-err));
+	traffic_targets = t;
 }
 
 void log_traffic(const char *fmt, ...)
 {
 	char buf[4096];
 	va_list ap;
-	int fd, n;
+	int n;
 
-	if (traffic_target == LOG_TARGET_NONE)
+	if (!traffic_targets)
 		return;
-	fd = traffic_target == LOG_TARGET_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(fd, buf, n) < 0) {
-		/* a full or closed log pipe must never stop traffic */
-	}
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	log_tgt_send(traffic_targets, LOG_SEV_INFO, buf, (size_t)n);
 }
 
 void log_bug(const char *file, int line, const char *what)

@@ -34,14 +34,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                       \
 	} while (0)
 
-/* Where traffic log lines go: none (no "log" line), stdout or stderr. */
-enum log_target {
-	LOG_TARGET_NONE,
-	LOG_TARGET_STDOUT,
-	LOG_TARGET_STDERR,
-};
-
-void log_traffic_set_target(enum log_target t);
+/* Traffic log lines: the global "log" targets (syslog.h), opened here (non-blocking) by main.c
+ * once the configuration is loaded. log_traffic() sends one line to them at severity info. */
+struct log_tgt;
+void log_traffic_set_target(struct log_tgt *global_targets);
 void log_traffic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Count of alerts and warnings emitted so far, for "-c" reporting. */

@@ -181,6 +181,7 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 	fe->cum_conns++;
 	s->cs.last_ms = loop_now_ms(ctx->loop);
 	start_request(s);
+	stream_log_accept(s);
 	if (fe->mode == PX_MODE_TCP) {
 		s->be = fe->defbe ? fe->defbe : fe;
 		stream_process(s);
@@ -204,7 +205,7 @@ static void start_request(struct stream *s)
 	s->tw = 0;
 	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
 	s->logged_asap = s->logged = false;
-	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = 0;
+	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = s->t_first = 0;
 	s->t_start = loop_now_ms(s->ctx->loop);
 	/* bytes of a pipelined request already read belong to it: count from its first byte */
 	s->rx_start = s->cs.rx - buf_len(&s->req.in);
@@ -227,10 +228,9 @@ void stream_kill(struct stream *s)
 		splice_tunnel_stop(s);
 	if (s->st == ST_TUNNEL_USER || s->st == ST_TUNNEL_KERNEL)
 		ctx->cnt.cur_tunnels--;
-	/* a connection that sent nothing, or closed between requests, is not logged; one handed
-	 * to a new process is logged there */
-	if (!s->logged && !s->handed_over && (s->reqline || s->status >= 0 || s->fe->mode == PX_MODE_TCP ||
-			   s->term[0] != '-'))
+	/* (whether a connection that sent nothing is logged is decided there); one handed to a
+	 * new process is logged there */
+	if (!s->logged && !s->handed_over)
 		stream_log(s, false);
 	loop_timer_del(ctx->loop, &s->timer);
 	side_close(s, &s->cs);
@@ -795,6 +795,8 @@ static void process_request_head(struct stream *s)
 {
 	int r = http_parse_head(&s->req.msg, buf_ptr(&s->req.in), buf_len(&s->req.in));
 
+	if (!s->t_first && buf_len(&s->req.in))
+		s->t_first = loop_now_ms(s->ctx->loop);
 	if (r < 0)
 		return stream_error(s, 400, 'P', 'R');
 	if (r > 0)

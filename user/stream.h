@@ -78,6 +78,7 @@ struct stream {
 	struct timeval req_date; /* wall clock at the start of the request, for the log */
 	uint64_t t_start;	/* loop time at the start of the request */
 	uint64_t t_head;	/* request head complete */
+	uint64_t t_first;	/* first byte of the request (0: none yet), for %Ti and %TR */
 	uint64_t t_conn_start, t_connected, t_resp;
 	uint64_t t_closing;	/* write side shut, lingering */
 	uint64_t rx_start, tx_start; /* client byte counts when this request began */
@@ -141,6 +142,8 @@ void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down);
 
 /* Logs a stream's transaction line (or its logasap line when asap). */
 void stream_log(struct stream *s, bool asap);
+/* The "Connect from" line of a frontend that has no log format, at accept. */
+void stream_log_accept(struct stream *s);
 
 /* For the tunnel paths (relay.c, splice.c). stream_flush() sends what c holds to sd and returns
  * -1 on a write error, else 0; stream_recv() reads once into c: >0 bytes, 0 nothing, -1 EOF or

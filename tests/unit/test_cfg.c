@@ -5,6 +5,7 @@
  * written to temporary files and stderr is captured to check the messages.
  */
 #include "cfg.h"
+#include "syslog.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -296,15 +297,30 @@ static void test_global(void)
 	is_int(errors, 0, "global: accepted (%s)", msgs);
 	is_int(cfg.global.maxconn, 5000, "global: maxconn");
 	ok(cfg.global.nosplice, "global: nosplice");
-	is_int(cfg.global.log, LOG_TARGET_STDOUT, "global: log stdout");
+	ok(cfg.global.log && cfg.global.log->type == LOG_TGT_FD && cfg.global.log->fd == 1,
+	   "global: log stdout");
+	ok(cfg.global.log && cfg.global.log->framing == LOG_FMT_RAW &&
+		   cfg.global.log->facility == 16 && cfg.global.log->maxlvl == 6 &&
+		   cfg.global.log->minlvl == 5 && cfg.global.log->len == 1024,
+	   "global: log format raw local0 info notice, len 1024 by default");
 	is_str(cfg.global.stats_socket, "/run/ws.sock", "global: stats socket path");
 	is_int(cfg.global.stats_socket_mode, 0660, "global: stats socket mode (octal)");
 	is_int(cfg.global.stats_socket_level, 1, "global: stats socket level operator");
 	cfg_free(&cfg);
 
-	errors = parse(&cfg, "global2", "global\n log stderr\n stats socket unix@/tmp/s\n");
-	is_int(errors, 0, "global: log without facility, unix@ socket");
-	is_int(cfg.global.log, LOG_TARGET_STDERR, "global: log stderr");
+	errors = parse(&cfg, "global2",
+		       "global\n log stderr daemon\n log 127.0.0.1 len 100 local1\n"
+		       " log /dev/log format short user\n stats socket unix@/tmp/s\n");
+	is_int(errors, 0, "global: three log lines, unix@ socket");
+	ok(cfg.global.log && cfg.global.log->fd == 2 && cfg.global.log->framing == LOG_FMT_RFC3164,
+	   "global: log stderr, rfc3164 by default");
+	ok(cfg.global.log && cfg.global.log->next && cfg.global.log->next->type == LOG_TGT_UDP &&
+		   cfg.global.log->next->len == 100 &&
+		   ((struct sockaddr_in *)&cfg.global.log->next->addr)->sin_port == htons(514),
+	   "global: UDP target on port 514 by default, len 100");
+	ok(cfg.global.log && cfg.global.log->next && cfg.global.log->next->next &&
+		   cfg.global.log->next->next->type == LOG_TGT_UNIX,
+	   "global: /dev/log is a unix datagram target");
 	is_int(cfg.global.stats_socket_mode, 0600, "global: stats socket mode defaults to 0600");
 	is_int(cfg.global.stats_socket_level, 2, "global: stats socket level defaults to admin");
 	is_str(cfg.global.stats_socket, "/tmp/s", "global: unix@ prefix stripped");
@@ -316,7 +332,7 @@ static void test_global(void)
 	errors = parse(&cfg, "global4", "global\n log stdout format rfc5424 local7 debug\n");
 	is_int(errors, 0, "global: log format rfc5424");
 	cfg_free(&cfg);
-	errors = parse(&cfg, "global5", "global\n log stderr format rfc3164\n");
+	errors = parse(&cfg, "global5", "global\n log stderr format rfc3164 local0\n");
 	is_int(errors, 0, "global: log format rfc3164");
 	cfg_free(&cfg);
 }
@@ -583,8 +599,8 @@ static void test_errors(void)
 		     "unknown keyword 'foo' in 'global' section");
 	expect_error("e_unknown_fe", "frontend fe\n bind :1\n option httplog\n stick-table x\n", 4,
 		     "unknown keyword 'stick-table' in 'frontend' section");
-	expect_error("e_unknown_opt", "frontend fe\n bind :1\n option httplog\n", 3,
-		     "unknown option 'httplog'");
+	expect_error("e_unknown_opt", "frontend fe\n bind :1\n option http-use-proxy-header\n", 3,
+		     "unknown option 'http-use-proxy-header'");
 	expect_error("e_nosection", "# x\nmaxconn 1\n", 2,
 		     "unknown keyword 'maxconn' out of section");
 	expect_error("e_srv_fe", "frontend fe\n bind :1\n server s 1.2.3.4:5\n", 3,
@@ -619,18 +635,32 @@ static void test_errors(void)
 	expect_error("e_maxconn2", "global\n maxconn 1 2\n", 2,
 		     "'maxconn' cannot handle unexpected argument '2'");
 	expect_error("e_nosplice", "global\n nosplice yes\n", 2, "cannot handle unexpected");
-	expect_error("e_log_target", "global\n log 127.0.0.1:514 local0\n", 2, "not supported yet");
+	expect_error("e_log_target", "global\n log ring@x local0\n", 2, "is not supported");
+	expect_error("e_log_len", "global\n log stdout len 10 local0\n", 2,
+		     "invalid log length '10', must be between 80 and 65535");
+	expect_error("e_lf_var", "frontend fe\n bind :1\n log-format \"%ci %zz\"\n", 3,
+		     "failed to parse log-format : no such format variable 'zz'");
+	expect_error("e_lf_args", "frontend fe\n bind :1\n log-format %ci %b\n", 3,
+		     "log-format expects only one argument, don't forget to escape spaces!");
+	expect_error("e_lf_sample", "frontend fe\n bind :1\n log-format \"%[src]\"\n", 3,
+		     "sample expressions (%[...]) are not supported");
+	expect_error("e_httplog_arg", "frontend fe\n bind :1\n option httplog foo\n", 3,
+		     "keyword 'httplog' only supports option 'clf'.");
+	expect_error("e_httplog_no", "frontend fe\n bind :1\n no option httplog\n", 3,
+		     "negation/default is not supported for option 'httplog'.");
 	expect_error("e_log_fmt", "global\n log stdout format bogus\n", 2,
 		     "unknown log format 'bogus'");
-	expect_error("e_log_fmt2", "global\n log stdout format iso\n", 2, "not supported yet");
+	expect_error("e_log_fmt2", "global\n log stdout format iso local0\n", 2,
+		     "unknown log format 'iso'");
 	expect_error("e_log_fac", "global\n log stdout locl0\n", 2, "unknown log facility 'locl0'");
 	expect_error("e_log_lvl", "global\n log stdout local0 infx\n", 2,
 		     "unknown optional log level 'infx'");
 	expect_error("e_log_none", "global\n log\n", 2, "expects <address>");
 	expect_error("e_log_glob", "global\n log global\n", 2, "'global' is not supported");
-	expect_error("e_log_two", "global\n log stdout\n log stderr\n", 3, "second 'log' line");
-	expect_error("e_px_log", "frontend fe\n bind :1\n log stdout local0\n", 3,
-		     "only 'log global' is supported yet");
+	expect_error("e_log_nofac", "global\n log stdout format raw\n", 2,
+		     "unknown log facility ''");
+	expect_error("e_px_log", "frontend fe\n bind :1\n log stdout local0 bogus\n", 3,
+		     "unknown optional log level 'bogus'");
 	expect_error("e_stats", "global\n stats timeout 5s\n", 2,
 		     "'stats timeout' is not supported");
 	expect_error("e_stats_lvl", "global\n stats socket /tmp/x level root\n", 2,

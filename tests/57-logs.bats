@@ -1,0 +1,450 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# Traffic logs in HAProxy 2.6's formats (docs/logging.md), read field by field: option httplog,
+# option tcplog, log-format, logasap, dontlognull, the "Connect from" line, tunnel lines at close
+# with exact byte counts and termination states on both data paths, and the log targets (stdout,
+# UDP syslog, a unix datagram socket) with their framings. The expected lines were taken from
+# HAProxy 2.6 on the same traffic (tests/peers/tunnel_peer.py is the same on both).
+
+setup() {
+	load helpers
+	common_setup
+	need_daemon
+	P_HTTP=$(free_port)
+	P_U=$(free_port)
+	P_ASAP=$(free_port)
+	P_NULL=$(free_port)
+	P_LF=$(free_port)
+	P_PLAIN=$(free_port)
+	P_TCP=$(free_port)
+	P_WS=$(free_port)
+	P_FIN=$(free_port)
+	P_RST=$(free_port)
+	P_WEB=$(free_port)
+	STATS_SOCK=$LOGDIR/wsplice.sock
+	TUNNEL=30s
+	GLOBAL_LOG="    log stdout format raw local0"
+	TP="$PY $PEERS/tunnel_peer.py"
+}
+
+teardown() {
+	common_teardown
+}
+
+# The backends every frontend below routes to.
+routes() {
+	cat <<EOF
+    use_backend be_fin if { path_beg /ws/fin }
+    use_backend be_rst if { path_beg /ws/rst }
+    use_backend be_ws if { path_beg /ws }
+    default_backend be_web
+EOF
+}
+
+# logs_cfg: a frontend per way of logging, the servers of the peers below.
+logs_cfg() {
+	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
+global
+$GLOBAL_LOG
+    stats socket $STATS_SOCK mode 600 level admin
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout tunnel $TUNNEL
+frontend fe_http
+    bind 127.0.0.1:$P_HTTP
+    option httplog
+$(routes)
+frontend fe_u
+    bind 127.0.0.1:$P_U
+    log-format "$LOGFMT_U"
+$(routes)
+frontend fe_asap
+    bind 127.0.0.1:$P_ASAP
+    option httplog
+    option logasap
+$(routes)
+frontend fe_null
+    bind 127.0.0.1:$P_NULL
+    option httplog
+    option dontlognull
+$(routes)
+frontend fe_lf
+    bind 127.0.0.1:$P_LF
+    log-format "%ci|%cp|%fi|%fp|%si|%sp|%ST|%B|%U|%HM|%HU|%HP|%HV|%f|%b|%s|%pid|%ID|%ts|%tsc|%{+Q}r|%{+Q}b|%%"
+$(routes)
+frontend fe_plain
+    bind 127.0.0.1:$P_PLAIN
+$(routes)
+frontend fe_tcp
+    mode tcp
+    bind 127.0.0.1:$P_TCP
+    option tcplog
+    default_backend be_tcp
+backend be_ws
+    server ws 127.0.0.1:$P_WS
+backend be_fin
+    server fin 127.0.0.1:$P_FIN
+backend be_rst
+    server rst 127.0.0.1:$P_RST
+backend be_web
+    server web 127.0.0.1:$P_WEB
+backend be_tcp
+    mode tcp
+    server tcp 127.0.0.1:$P_WS
+EOF
+}
+
+# start MODE: the peers, and wsplice on data path MODE (bpf or user).
+start() {
+	need_bpf "$1"
+	bg ws timeout 120 $TP server "$P_WS"
+	bg fin timeout 120 $TP server "$P_FIN" --end fin --after 100
+	bg rst timeout 120 $TP server "$P_RST" --end rst --after 100
+	bg web timeout 120 $PY "$PEERS/bad_server.py" "$P_WEB" cl --size 1000
+	logs_cfg
+	start_wsplice "$LOGDIR/wsplice.cfg" $(path_args "$1")
+	wait_for_port "$P_HTTP"
+	wait_for_port "$P_WS"
+	wait_for_port "$P_FIN"
+	wait_for_port "$P_RST"
+	wait_for_port "$P_WEB"
+	expect_splice_mode "$1"
+}
+
+# line REGEX: the one log line matching REGEX (waits for it; fails if there are several).
+line() {
+	wait_for_log "$LOGDIR/wsplice.log" "$1" 10 >&2 || return 1
+	local n
+	n=$(grep -Ec -- "$1" "$LOGDIR/wsplice.log")
+	[ "$n" -eq 1 ] || {
+		echo "$n lines match '$1':" >&2
+		grep -E -- "$1" "$LOGDIR/wsplice.log" >&2
+		return 1
+	}
+	grep -E -- "$1" "$LOGDIR/wsplice.log"
+}
+
+# tunnel NAME PORT ARGS...: runs a tunnel_peer client; sets REQ, RESP, SENT, RECV, CPORT.
+tunnel() {
+	local name=$1 port=$2
+	shift 2
+	run timeout 40 $TP client "$port" "$@"
+	echo "$output"
+	[ "$status" -eq 0 ] || return 1
+	[[ $output =~ connected\ ([0-9]+).*ok\ req=([0-9]+)\ resp=([0-9]+)\ sent=([0-9]+)\ recv=([0-9]+) ]] ||
+		return 1
+	CPORT=${BASH_REMATCH[1]} REQ=${BASH_REMATCH[2]} RESP=${BASH_REMATCH[3]}
+	SENT=${BASH_REMATCH[4]} RECV=${BASH_REMATCH[5]}
+}
+
+# check_u LINE PATH BACKEND/SERVER TERM: a LOGFMT_U line (helpers.bash) of a 101 tunnel, field by
+# field, with exact byte counts: to the client the 101 head and what it received, from the client
+# its request and what it sent.
+check_u() {
+	local -a f
+	read -r -a f <<<"$1"
+	echo "fields: ${f[*]}"
+	[ "${f[0]}" = "127.0.0.1:$CPORT" ]
+	[[ ${f[1]} =~ ^\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\]$ ]]
+	[ "${f[2]}" = fe_u ]
+	[ "${f[3]}" = "$3" ]
+	[[ ${f[4]} =~ ^[0-9]+/0/[0-9]+/[0-9]+/[0-9]+$ ]]
+	[ "${f[5]}" = 101 ]
+	[ "${f[6]}" = $((RESP + RECV)) ]
+	[ "${f[7]}" = $((REQ + SENT)) ]
+	[ "${f[8]}" = "$4" ]
+	[[ ${f[9]} =~ ^[0-9]+/[0-9]+/0/0/0$ ]]
+	[ "${f[10]}" = 0/0 ]
+	[ "${f[*]:11}" = "\"GET $2 HTTP/1.1\"" ]
+}
+
+@test "logs: option httplog, an HTTP request, field by field" {
+	start user
+	run timeout 10 $PY - "$P_HTTP" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /page?x=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+n = 0
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    n += len(d)
+print(s.getsockname()[1], n)
+EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local cport got l
+	read -r cport got <<<"$output"
+	l=$(line '"GET /page\?x=1 HTTP/1.1"$')
+	echo "$l"
+	local -a f
+	read -r -a f <<<"$l"
+	[ "${f[0]}" = "127.0.0.1:$cport" ]
+	[[ ${f[1]} =~ ^\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\]$ ]]
+	[ "${f[2]}" = fe_http ]
+	[ "${f[3]}" = be_web/web ]
+	[[ ${f[4]} =~ ^[0-9]+/0/[0-9]+/[0-9]+/[0-9]+$ ]]
+	[ "${f[5]}" = 200 ]
+	[ "${f[6]}" = "$got" ]	# every byte the client received
+	[ "${f[7]}" = - ]	# %CC %CS: no captured cookie
+	[ "${f[8]}" = - ]
+	[ "${f[9]}" = ---- ]
+	[[ ${f[10]} =~ ^[0-9]+/1/0/0/0$ ]]
+	[ "${f[11]}" = 0/0 ]
+	[ "${#f[@]}" -eq 15 ]	# nothing for %hr %hs: no capture
+	# the date is the request's, today's (local time)
+	[[ ${f[1]} == "[$(date +%d/%b/%Y):"* ]]
+}
+
+tunnel_ends() {
+	start "$1"
+	# the client closes normally
+	tunnel a "$P_U" --path /ws/a --send 100 --end fin
+	check_u "$(line '"GET /ws/a HTTP/1.1"')" /ws/a be_ws/ws ----
+	# the client resets
+	tunnel b "$P_U" --path /ws/b --send 1000 --end rst
+	check_u "$(line '"GET /ws/b HTTP/1.1"')" /ws/b be_ws/ws CD--
+	# the server closes after 100 bytes (HAProxy 2.6 logs "----" too)
+	tunnel c "$P_U" --path /ws/fin/c --send 100 --end wait
+	check_u "$(line '"GET /ws/fin/c HTTP/1.1"')" /ws/fin/c be_fin/fin ----
+	# the server resets after 100 bytes
+	tunnel d "$P_U" --path /ws/rst/d --send 100 --end wait
+	check_u "$(line '"GET /ws/rst/d HTTP/1.1"')" /ws/rst/d be_rst/rst SD--
+	# 64 KiB each way: the kernel's (or the relay's) counters, exact
+	tunnel e "$P_U" --path /ws/e --send 65536 --end fin
+	check_u "$(line '"GET /ws/e HTTP/1.1"')" /ws/e be_ws/ws ----
+}
+
+@test "logs: tunnel lines at close, client and server endings, exact bytes (BPF)" {
+	tunnel_ends bpf
+}
+
+@test "logs: tunnel lines at close, client and server endings, exact bytes (userspace)" {
+	tunnel_ends user
+}
+
+# The tunnel's idle timeout: cD, after about "timeout tunnel".
+tunnel_idle() {
+	TUNNEL=1s
+	start "$1"
+	tunnel i "$P_U" --path /ws/idle --send 10 --end idle
+	local l
+	l=$(line '"GET /ws/idle HTTP/1.1"')
+	check_u "$l" /ws/idle be_ws/ws cD--
+	local -a f t
+	read -r -a f <<<"$l"
+	IFS=/ read -r -a t <<<"${f[4]}"
+	echo "Ta ${t[4]} ms"
+	[ "${t[4]}" -ge 900 ]
+	[ "${t[4]}" -le 10000 ]
+}
+
+@test "logs: a tunnel's idle timeout is cD (BPF)" {
+	tunnel_idle bpf
+}
+
+@test "logs: a tunnel's idle timeout is cD (userspace)" {
+	tunnel_idle user
+}
+
+# "shutdown session ID" on the stats socket: KD.
+tunnel_kill() {
+	start "$1"
+	bg k timeout 40 $TP client "$P_U" --path /ws/kill --send 5 --end idle
+	wait_for_log "$LOGDIR/k.log" '^connected'
+	CPORT=$(sed -n 's/^connected //p' "$LOGDIR/k.log")
+	local id
+	wait_until 5 "stats_cmd 'show sess' | grep -q 'src=127.0.0.1:$CPORT .*state=tunnel'"
+	id=$(stats_cmd "show sess" | grep "src=127.0.0.1:$CPORT " | cut -d: -f1)
+	echo "session $id"
+	stats_cmd "shutdown session $id"
+	wait_for_log "$LOGDIR/k.log" '^ok '
+	[[ $(cat "$LOGDIR/k.log") =~ ok\ req=([0-9]+)\ resp=([0-9]+)\ sent=([0-9]+)\ recv=([0-9]+) ]]
+	REQ=${BASH_REMATCH[1]} RESP=${BASH_REMATCH[2]} SENT=${BASH_REMATCH[3]} RECV=${BASH_REMATCH[4]}
+	check_u "$(line '"GET /ws/kill HTTP/1.1"')" /ws/kill be_ws/ws KD--
+}
+
+@test "logs: an admin's shutdown session is KD (BPF)" {
+	tunnel_kill bpf
+}
+
+@test "logs: an admin's shutdown session is KD (userspace)" {
+	tunnel_kill user
+}
+
+@test "logs: option logasap, one line at the 101 with + before the time and the bytes" {
+	start bpf
+	tunnel a "$P_ASAP" --path /ws/asap --send 5000 --end fin
+	# once closed, still one line: the one written at the 101, the 101 head its only bytes
+	sleep 0.5
+	local l
+	l=$(line '"GET /ws/asap HTTP/1.1"')
+	echo "$l"
+	local -a f
+	read -r -a f <<<"$l"
+	[ "${f[2]}" = fe_asap ]
+	[[ ${f[4]} =~ ^[0-9]+/0/[0-9]+/[0-9]+/\+[0-9]+$ ]]
+	[ "${f[5]}" = 101 ]
+	[ "${f[6]}" = "+$RESP" ]
+	# at the 101 the server is still counted: 1 backend connection, 1 on the server
+	[[ ${f[10]} =~ ^[0-9]+/1/1/1/0$ ]]
+}
+
+@test "logs: an empty connection: 400 CR <BADREQ>, none with option dontlognull" {
+	start user
+	timeout 5 $PY -c "
+import socket, sys, time
+for p in sys.argv[1:]:
+    s = socket.create_connection(('127.0.0.1', int(p)))
+    time.sleep(0.2)
+    s.close()
+" "$P_NULL" "$P_HTTP"
+	local l
+	# (wait_for_port's probe made one too, closed at once: Ta below 150 ms)
+	l=$(line ' fe_http fe_http/<NOSRV> -1/-1/-1/-1/(1[5-9][0-9]|[2-9][0-9]{2}|[0-9]{4,}) ')
+	echo "$l"
+	local -a f
+	read -r -a f <<<"$l"
+	[[ ${f[4]} =~ ^-1/-1/-1/-1/[0-9]+$ ]]
+	[ "${f[5]}" = 400 ]
+	[ "${f[6]}" = 0 ]
+	[ "${f[9]}" = CR-- ]
+	[ "${f[12]}" = '"<BADREQ>"' ]
+	# the dontlognull frontend's connection was first, and wrote nothing
+	refute grep -q ' fe_null ' "$LOGDIR/wsplice.log"
+	# a kept-alive connection closing between requests writes nothing either
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_NULL/a" "http://127.0.0.1:$P_NULL/b"
+	line '"GET /b HTTP/1.1"'
+	[ "$(grep -c ' fe_null ' "$LOGDIR/wsplice.log")" -eq 2 ]
+}
+
+@test "logs: log-format variables, quoted and plain" {
+	start user
+	tunnel a "$P_LF" --path '/ws/lf?q=%22"x' --send 10 --end fin
+	local l
+	l=$(line '^127\.0\.0\.1\|')
+	echo "$l"
+	local want="127.0.0.1|$CPORT|127.0.0.1|$P_LF|127.0.0.1|$P_WS|101|$((RESP + RECV))|$((REQ + SENT))"
+	want+="|GET|/ws/lf?q=%22#22x|/ws/lf|HTTP/1.1|fe_lf|be_ws|ws|$DAEMON_PID|-|--|----"
+	want+='|"GET /ws/lf?q=%22#22x HTTP/1.1"|"be_ws"|%'
+	[ "$l" = "$want" ]
+}
+
+@test "logs: a frontend without a format logs 'Connect from' at accept" {
+	start user
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_PLAIN/x"
+	line "^Connect from 127\.0\.0\.1:[0-9]+ to 127\.0\.0\.1:$P_PLAIN \(fe_plain/HTTP\)$"
+	sleep 0.3
+	refute grep -q '"GET /x HTTP/1.1"' "$LOGDIR/wsplice.log"
+}
+
+tcplog() {
+	start "$1"
+	tunnel t "$P_TCP" --path /ws/tcp --send 3000 --end fin
+	local l
+	l=$(line " fe_tcp be_tcp/tcp ")
+	echo "$l"
+	local -a f
+	read -r -a f <<<"$l"
+	[ "${f[0]}" = "127.0.0.1:$CPORT" ]
+	[[ ${f[1]} =~ ^\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\]$ ]]
+	[[ ${f[4]} =~ ^0/[0-9]+/[0-9]+$ ]]
+	[ "${f[5]}" = $((RESP + RECV)) ]	# mode tcp: the 101 is tunnel data too
+	[ "${f[6]}" = -- ]
+	[[ ${f[7]} =~ ^[0-9]+/1/0/0/0$ ]]
+	[ "${f[8]}" = 0/0 ]
+	[ "${#f[@]}" -eq 9 ]
+}
+
+@test "logs: option tcplog, exact bytes (BPF)" {
+	tcplog bpf
+}
+
+@test "logs: option tcplog, exact bytes (userspace)" {
+	tcplog user
+}
+
+@test "logs: UDP syslog: RFC 3164 with PRI, tag and pid; len; short; rfc5424; max level" {
+	local u1 u2 u3 u4
+	u1=$(free_port) u2=$(free_port) u3=$(free_port) u4=$(free_port)
+	bg r1 timeout 60 $PY "$PEERS/syslog_recv.py" udp "$u1"
+	bg r2 timeout 60 $PY "$PEERS/syslog_recv.py" udp "$u2"
+	bg r3 timeout 60 $PY "$PEERS/syslog_recv.py" udp "$u3"
+	bg r4 timeout 60 $PY "$PEERS/syslog_recv.py" udp "$u4"
+	for r in r1 r2 r3 r4; do wait_for_log "$LOGDIR/$r.log" '^listening'; done
+	GLOBAL_LOG="    log 127.0.0.1:$u1 local1
+    log udp@127.0.0.1:$u2 len 120 format rfc3164 local2 info
+    log 127.0.0.1:$u3 format short daemon info err
+    log 127.0.0.1:$u4 format rfc5424 local0 notice"
+	start user
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/syslog"
+	wait_for_log "$LOGDIR/r1.log" 'GET /syslog'
+	local l
+	l=$(grep 'GET /syslog' "$LOGDIR/r1.log")
+	echo "$l"
+	# local1 (17) * 8 + info (6) = 142; HAProxy 2.6 writes "localhost" as the host
+	[[ $l =~ ^([0-9]+)\ \<142\>[A-Z][a-z]{2}\ [\ 0-9][0-9]\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ localhost\ wsplice\[$DAEMON_PID\]:\ 127\.0\.0\.1:[0-9]+\ \[.*\]\ fe_http\ be_web/web\ .*\ 200\ .*\"GET\ /syslog\ HTTP/1.1\"$ ]]
+	# the datagram's length: the line and its newline
+	[ "${BASH_REMATCH[1]}" -eq $((${#l} - ${#BASH_REMATCH[1]})) ]
+	# len 120: 120 bytes and the newline
+	wait_for_log "$LOGDIR/r2.log" '^121 <150>'
+	grep -E "^121 <150>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} localhost wsplice\[$DAEMON_PID\]: 127\.0\.0\.1:" \
+		"$LOGDIR/r2.log"
+	# short: the severity alone (a minimum level below info does not raise it)
+	wait_for_log "$LOGDIR/r3.log" '^[0-9]+ <6>127\.0\.0\.1:[0-9]+ \[.*"GET /syslog HTTP/1.1"$'
+	# notice as the maximum level: an info line is not sent (the others got theirs already)
+	sleep 0.3
+	[ "$(cat "$LOGDIR/r4.log")" = listening ]
+	# the stdout target is absent: nothing in the daemon's output
+	refute grep -q 'GET /syslog' "$LOGDIR/wsplice.log"
+}
+
+@test "logs: RFC 5424 and a unix datagram socket" {
+	local sock=$LOGDIR/log.sock
+	bg r1 timeout 60 $PY "$PEERS/syslog_recv.py" unix "$sock"
+	wait_for_log "$LOGDIR/r1.log" '^listening'
+	GLOBAL_LOG="    log $sock format rfc5424 local0"
+	start user
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/unix"
+	wait_for_log "$LOGDIR/r1.log" 'GET /unix'
+	grep -E "^[0-9]+ <134>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}[-+][0-9]{2}:[0-9]{2} - wsplice $DAEMON_PID - - 127\.0\.0\.1:[0-9]+ .*\"GET /unix HTTP/1\.1\"$" \
+		"$LOGDIR/r1.log"
+}
+
+@test "logs: a log socket nobody reads never blocks traffic; the other target gets every line" {
+	local sock=$LOGDIR/stuck.sock
+	bg r1 timeout 120 $PY "$PEERS/syslog_recv.py" unix "$sock" --no-read
+	wait_for_log "$LOGDIR/r1.log" '^listening'
+	GLOBAL_LOG="    log $sock local0
+    log stdout format raw local0"
+	start user
+	# far more lines than the socket's queue holds (net.unix.max_dgram_qlen, 10 by default)
+	local i urls=()
+	for ((i = 0; i < 200; i++)); do urls+=(-o /dev/null "http://127.0.0.1:$P_HTTP/n$i"); done
+	run timeout 30 curl -s -w '%{http_code}\n' "${urls[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^200$')" -eq 200 ]
+	# and every line still reached the other target
+	wait_until 5 '[ "$(grep -c "\"GET /n[0-9]* HTTP/1.1\"" "$LOGDIR/wsplice.log")" -eq 200 ]'
+}
+
+@test "logs: configuration errors name the file and line" {
+	printf 'frontend fe\n    bind :1\n    log-format "%%ci %%zz"\n' >"$LOGDIR/bad.cfg"
+	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/bad.cfg"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"parsing [$LOGDIR/bad.cfg:3] : failed to parse log-format : no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'."* ]]
+	printf 'global\n    log stdout format raw\n' >"$LOGDIR/bad.cfg"
+	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/bad.cfg"
+	[ "$status" -eq 1 ]
+	[[ $output == *"parsing [$LOGDIR/bad.cfg:2] : log : unknown log facility ''"* ]]
+	printf 'backend be\n    option httplog\n' >"$LOGDIR/w.cfg"
+	run timeout 5 "$WSPLICE" -c -f "$LOGDIR/w.cfg"
+	[[ $output == *"backend 'be' : 'option httplog' directive is ignored in backends."* ]]
+}
