@@ -417,7 +417,7 @@ tcplog() {
 		"$LOGDIR/r1.log"
 }
 
-@test "logs: a log socket nobody reads never blocks traffic; the other target gets every line" {
+@test "logs: a log socket nobody reads never blocks traffic: dropped, counted, the other target gets every line" {
 	local sock=$LOGDIR/stuck.sock
 	bg r1 timeout 120 $PY "$PEERS/syslog_recv.py" unix "$sock" --no-read
 	wait_for_log "$LOGDIR/r1.log" '^listening'
@@ -432,6 +432,12 @@ tcplog() {
 	[ "$(echo "$output" | grep -c '^200$')" -eq 200 ]
 	# and every line still reached the other target
 	wait_until 5 '[ "$(grep -c "\"GET /n[0-9]* HTTP/1.1\"" "$LOGDIR/wsplice.log")" -eq 200 ]'
+	# what the stuck socket could not take was dropped, and counted as HAProxy's DroppedLogs
+	local dropped
+	dropped=$(info DroppedLogs)
+	echo "DroppedLogs $dropped"
+	[ "$dropped" -ge 150 ]
+	[ "$dropped" -le 201 ]	# (wait_for_port's probe made a line too)
 }
 
 @test "logs: configuration errors name the file and line" {

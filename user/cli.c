@@ -18,6 +18,7 @@
 #include "log.h"
 #include "splice.h"
 #include "stream.h"
+#include "syslog.h"
 #include "version.h"
 #include "wsplice.h"
 
@@ -109,6 +110,8 @@ static void show_info(struct cli_req *r, char **args, int n)
 	    (unsigned long long)ctx->cnt.cur_spliced);
 	out(r, "CumSplicedTunnels: %llu\nSpliceDemoted: %llu\n",
 	    (unsigned long long)ctx->cnt.cum_spliced, (unsigned long long)ctx->cnt.demoted);
+	/* HAProxy's name: log lines a target could not take at once (syslog.c) */
+	out(r, "DroppedLogs: %llu\n", (unsigned long long)log_lines_dropped);
 	out(r, "KernelBytes: %llu\nUserRelayBytes: %llu\nUserHeldBytes: %llu\nFlowPauses: %llu\n",
 	    (unsigned long long)splice_kernel_bytes(ctx),
 	    (unsigned long long)ctx->cnt.user_relay_bytes,

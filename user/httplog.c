@@ -104,7 +104,8 @@ static long since(uint64_t t, uint64_t from)
 	return t ? (long)(t - from) : -1;
 }
 
-static void fill_rec(struct stream *s, struct log_rec *r, uint64_t up, uint64_t down, bool asap)
+static void fill_rec(struct stream *s, const struct logfmt *lf, struct log_rec *r, uint64_t up,
+		     uint64_t down, bool asap)
 {
 	const struct server *srv = s->srv ? s->srv : s->log_srv;
 	uint64_t now = loop_now_ms(s->ctx->loop);
@@ -114,7 +115,8 @@ static void fill_rec(struct stream *s, struct log_rec *r, uint64_t up, uint64_t 
 
 	memset(r, 0, sizeof(*r));
 	r->cli = s->cli_addr;
-	if (s->cs.fd < 0 || getsockname(s->cs.fd, (struct sockaddr *)&r->front, &len) < 0)
+	if (logfmt_uses_front(lf) && s->cs.fd >= 0 &&
+	    getsockname(s->cs.fd, (struct sockaddr *)&r->front, &len) < 0)
 		r->front.ss_family = 0;
 	if (srv)
 		memcpy(&r->srv_addr, &srv->addr, sizeof(r->srv_addr));
@@ -169,6 +171,7 @@ static bool fe_logs(const struct stream *s)
  */
 void stream_log(struct stream *s, bool asap)
 {
+	const struct logfmt *lf;
 	struct log_rec r;
 	uint64_t up, down;
 	char line[8192];
@@ -186,11 +189,9 @@ void stream_log(struct stream *s, bool asap)
 	}
 	if (!s->fe->logfmt || !fe_logs(s) || !worth_logging(s, up))
 		return;
-	fill_rec(s, &r, up, down, asap);
-	if (s->fe->mode == PX_MODE_TCP && s->fe->log_httplog)
-		n = logfmt_build(tcplog_fmt(), &r, line, sizeof(line));
-	else
-		n = logfmt_build(s->fe->logfmt, &r, line, sizeof(line));
+	lf = s->fe->mode == PX_MODE_TCP && s->fe->log_httplog ? tcplog_fmt() : s->fe->logfmt;
+	fill_rec(s, lf, &r, up, down, asap);
+	n = logfmt_build(lf, &r, line, sizeof(line));
 	send_line(s, line, n);
 }
 
@@ -198,26 +199,18 @@ void stream_log(struct stream *s, bool asap)
  * "Connect from 127.0.0.1:46706 to 127.0.0.1:21001 (fe_plain/HTTP)". */
 void stream_log_accept(struct stream *s)
 {
-	struct log_rec r = { 0 };
-	socklen_t len = sizeof(r.front);
+	struct sockaddr_storage front = { 0 };
+	socklen_t len = sizeof(front);
 	char line[512], a[64], b[64];
-	struct logfmt *lf;
-	char err[64];
+	int n;
 
 	if (s->fe->logfmt || !fe_logs(s))
 		return;
-	r.cli = s->cli_addr;
-	if (getsockname(s->cs.fd, (struct sockaddr *)&r.front, &len) < 0)
-		r.front.ss_family = 0;
-	if (logfmt_parse("%ci:%cp", &lf, err, sizeof(err)) < 0)
-		return;
-	logfmt_build(lf, &r, a, sizeof(a));
-	logfmt_free(lf);
-	if (logfmt_parse("%fi:%fp", &lf, err, sizeof(err)) < 0)
-		return;
-	logfmt_build(lf, &r, b, sizeof(b));
-	logfmt_free(lf);
-	len = (socklen_t)snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a, b,
-				  s->fe->id, s->fe->mode == PX_MODE_TCP ? "TCP" : "HTTP");
-	send_line(s, line, len < sizeof(line) ? len : sizeof(line) - 1);
+	if (getsockname(s->cs.fd, (struct sockaddr *)&front, &len) < 0)
+		front.ss_family = 0;
+	logfmt_addr_port(&s->cli_addr, a, sizeof(a));
+	logfmt_addr_port(&front, b, sizeof(b));
+	n = snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a, b, s->fe->id,
+		     s->fe->mode == PX_MODE_TCP ? "TCP" : "HTTP");
+	send_line(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

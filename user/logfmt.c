@@ -61,6 +61,7 @@ struct lf_node {
 struct logfmt {
 	struct lf_node *nodes;
 	size_t n, cap;
+	bool uses_front;
 };
 
 static int add_node(struct logfmt *lf, enum node_type t, enum lf_var v, unsigned int opts,
@@ -141,6 +142,8 @@ static int parse_var(struct logfmt *lf, const char **pp, unsigned int *gopts, ch
 			*gopts = opts;
 			return 0;
 		}
+		if (vars[i].var == V_FI || vars[i].var == V_FP)
+			lf->uses_front = true;
 		return add_node(lf, N_VAR, vars[i].var, opts, NULL, 0);
 	}
 	for (i = 0; unsupported[i]; i++) {
@@ -190,6 +193,11 @@ int logfmt_parse(const char *fmt, struct logfmt **out, char *err, size_t errlen)
 	}
 	*out = lf;
 	return 0;
+}
+
+bool logfmt_uses_front(const struct logfmt *lf)
+{
+	return lf->uses_front;
 }
 
 void logfmt_free(struct logfmt *lf)
@@ -449,6 +457,18 @@ static void var(struct out *o, const struct log_rec *r, const struct lf_node *nd
 	case V_H: s = hostname(); return text(o, s, strlen(s), q);
 	default: return var_time(o, r, nd->var);
 	}
+}
+
+void logfmt_addr_port(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	struct out o = { buf, buf + len - 1 };
+
+	addr(&o, ss, false, 0);
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
+		put(&o, ":", 1);
+		addr(&o, ss, true, 0);
+	}
+	*o.p = 0;
 }
 
 size_t logfmt_build(const struct logfmt *lf, const struct log_rec *r, char *buf, size_t len)

@@ -47,6 +47,12 @@ struct logfmt;
 int logfmt_parse(const char *fmt, struct logfmt **out, char *err, size_t errlen);
 void logfmt_free(struct logfmt *lf);
 
+/* Whether the format shows the frontend's address (%fi %fp): getsockname() only then. */
+bool logfmt_uses_front(const struct logfmt *lf);
+
+/* "ADDR:PORT" of an IPv4 or IPv6 address, "unix" otherwise, as %ci:%cp prints them. */
+void logfmt_addr_port(const struct sockaddr_storage *ss, char *out, size_t len);
+
 /* Renders r into out (at most len - 1 bytes, NUL-terminated); returns the length written. */
 size_t logfmt_build(const struct logfmt *lf, const struct log_rec *r, char *out, size_t len);
 
