@@ -90,7 +90,8 @@ int cfg_log_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t
 
 	if (ctx->no) {
 		/* HAProxy has no "no option httplog" either */
-		snprintf(err, errlen, "negation/default is not supported for option '%s'.", args[1]);
+		snprintf(err, errlen, "negation/default is not supported for option '%s'.",
+			 args[1]);
 		return -1;
 	}
 	if (http && n > 2) {
@@ -100,8 +101,8 @@ int cfg_log_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t
 		}
 		fmt = LOGFMT_HTTPLOG_CLF;
 	} else if (n > 2) {
-		snprintf(err, errlen, "'option %s' cannot handle unexpected argument '%s'.", args[1],
-			 args[2]);
+		snprintf(err, errlen, "'option %s' cannot handle unexpected argument '%s'.",
+			 args[1], args[2]);
 		return -1;
 	}
 	if (!(px->cap & PX_CAP_FE)) {
@@ -112,10 +113,11 @@ int cfg_log_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t
 	if (set_format(px, fmt, http, err, errlen) < 0)
 		return -1;
 	if (http && px->mode == PX_MODE_TCP && px->id && px->cap != (PX_CAP_FE | PX_CAP_BE)) {
-		snprintf(err, errlen,
-			 "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back "
-			 "to 'option tcplog'.",
-			 px_kind(px), px->id);
+		snprintf(
+		    err, errlen,
+		    "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back "
+		    "to 'option tcplog'.",
+		    px_kind(px), px->id);
 		return 1;
 	}
 	return 0;

@@ -199,7 +199,7 @@ void stream_log(struct stream *s, bool asap)
  * "Connect from 127.0.0.1:46706 to 127.0.0.1:21001 (fe_plain/HTTP)". */
 void stream_log_accept(struct stream *s)
 {
-	struct sockaddr_storage front = { 0 };
+	struct sockaddr_storage front = {0};
 	socklen_t len = sizeof(front);
 	char line[512], a[64], b[64];
 	int n;

@@ -18,10 +18,60 @@
 #include <unistd.h>
 
 enum lf_var {
-	V_CI, V_CP, V_FI, V_FP, V_SI, V_SP, V_T, V_TR_DATE, V_TRG, V_TRL, V_TG, V_TL, V_MS,
-	V_TQ, V_TH, V_TI, V_TR, V_TW, V_TC, V_TRES, V_TA, V_TT, V_TD, V_ST, V_B, V_U, V_CC, V_CS,
-	V_TSC, V_TS, V_AC, V_FC, V_BC, V_SC, V_RC, V_SQ, V_BQ, V_HR, V_HS, V_HRL, V_HSL, V_R,
-	V_HM, V_HU, V_HP, V_HV, V_FT, V_F, V_BE, V_S, V_ID, V_PID, V_H, V_O,
+	V_CI,
+	V_CP,
+	V_FI,
+	V_FP,
+	V_SI,
+	V_SP,
+	V_T,
+	V_TR_DATE,
+	V_TRG,
+	V_TRL,
+	V_TG,
+	V_TL,
+	V_MS,
+	V_TQ,
+	V_TH,
+	V_TI,
+	V_TR,
+	V_TW,
+	V_TC,
+	V_TRES,
+	V_TA,
+	V_TT,
+	V_TD,
+	V_ST,
+	V_B,
+	V_U,
+	V_CC,
+	V_CS,
+	V_TSC,
+	V_TS,
+	V_AC,
+	V_FC,
+	V_BC,
+	V_SC,
+	V_RC,
+	V_SQ,
+	V_BQ,
+	V_HR,
+	V_HS,
+	V_HRL,
+	V_HSL,
+	V_R,
+	V_HM,
+	V_HU,
+	V_HP,
+	V_HV,
+	V_FT,
+	V_F,
+	V_BE,
+	V_S,
+	V_ID,
+	V_PID,
+	V_H,
+	V_O,
 };
 
 /* HAProxy's names. %T is the GMT accept date; %Tl its local form (configuration.txt 8.2.4). */
@@ -29,17 +79,15 @@ static const struct {
 	const char *name;
 	enum lf_var var;
 } vars[] = {
-    {"ci", V_CI},   {"cp", V_CP},   {"fi", V_FI},   {"fp", V_FP},   {"si", V_SI},
-    {"sp", V_SP},   {"t", V_T},     {"tr", V_TR_DATE}, {"trg", V_TRG}, {"trl", V_TRL},
-    {"T", V_TG},    {"Tl", V_TL},   {"ms", V_MS},   {"Tq", V_TQ},   {"Th", V_TH},
-    {"Ti", V_TI},   {"TR", V_TR},   {"Tw", V_TW},   {"Tc", V_TC},   {"Tr", V_TRES},
-    {"Ta", V_TA},   {"Tt", V_TT},   {"Td", V_TD},   {"ST", V_ST},   {"B", V_B},
-    {"U", V_U},     {"CC", V_CC},   {"CS", V_CS},   {"tsc", V_TSC}, {"ts", V_TS},
-    {"ac", V_AC},   {"fc", V_FC},   {"bc", V_BC},   {"sc", V_SC},   {"rc", V_RC},
-    {"sq", V_SQ},   {"bq", V_BQ},   {"hr", V_HR},   {"hs", V_HS},   {"hrl", V_HRL},
-    {"hsl", V_HSL}, {"r", V_R},     {"HM", V_HM},   {"HU", V_HU},   {"HP", V_HP},
-    {"HV", V_HV},   {"ft", V_FT},   {"f", V_F},     {"b", V_BE},    {"s", V_S},
-    {"ID", V_ID},   {"pid", V_PID}, {"H", V_H},     {"o", V_O},
+    {"ci", V_CI}, {"cp", V_CP},	     {"fi", V_FI},   {"fp", V_FP},   {"si", V_SI},   {"sp", V_SP},
+    {"t", V_T},	  {"tr", V_TR_DATE}, {"trg", V_TRG}, {"trl", V_TRL}, {"T", V_TG},    {"Tl", V_TL},
+    {"ms", V_MS}, {"Tq", V_TQ},	     {"Th", V_TH},   {"Ti", V_TI},   {"TR", V_TR},   {"Tw", V_TW},
+    {"Tc", V_TC}, {"Tr", V_TRES},    {"Ta", V_TA},   {"Tt", V_TT},   {"Td", V_TD},   {"ST", V_ST},
+    {"B", V_B},	  {"U", V_U},	     {"CC", V_CC},   {"CS", V_CS},   {"tsc", V_TSC}, {"ts", V_TS},
+    {"ac", V_AC}, {"fc", V_FC},	     {"bc", V_BC},   {"sc", V_SC},   {"rc", V_RC},   {"sq", V_SQ},
+    {"bq", V_BQ}, {"hr", V_HR},	     {"hs", V_HS},   {"hrl", V_HRL}, {"hsl", V_HSL}, {"r", V_R},
+    {"HM", V_HM}, {"HU", V_HU},	     {"HP", V_HP},   {"HV", V_HV},   {"ft", V_FT},   {"f", V_F},
+    {"b", V_BE},  {"s", V_S},	     {"ID", V_ID},   {"pid", V_PID}, {"H", V_H},     {"o", V_O},
 };
 
 /* HAProxy variables wsplice has no data for: named in the error, rather than "no such". */
@@ -81,7 +129,7 @@ static int add_node(struct logfmt *lf, enum node_type t, enum lf_var v, unsigned
 		lf->cap = cap;
 	}
 	nd = &lf->nodes[lf->n];
-	*nd = (struct lf_node){ .type = t, .var = v, .opts = opts };
+	*nd = (struct lf_node){.type = t, .var = v, .opts = opts};
 	if (text && !(nd->text = strndup(text, tlen)))
 		return -1;
 	lf->n++;
@@ -395,24 +443,43 @@ static void var_time(struct out *o, const struct log_rec *r, enum lf_var v)
 	long ta = r->tt - r->th - (r->ti > 0 ? r->ti : 0);
 
 	switch (v) {
-	case V_T: case V_TR_DATE: return date(o, &tv, false, true);
-	case V_TG: case V_TRG: return date(o, &tv, true, false);
-	case V_TL: case V_TRL: return date(o, &tv, false, false);
-	case V_MS: return putf(o, "%03d", (int)(r->accept_date.tv_usec / 1000));
-	case V_TQ: return putf(o, "%ld", tq(r));
-	case V_TH: return putf(o, "%ld", r->th);
-	case V_TI: return putf(o, "%ld", r->ti);
-	case V_TR: return putf(o, "%ld", r->tr_);
-	case V_TW: return putf(o, "%ld", r->tw);
-	case V_TC: return putf(o, "%ld", r->tc);
-	case V_TRES: return putf(o, "%ld", r->tres);
-	case V_TA: plus(o, r); return putf(o, "%ld", ta);
-	case V_TT: plus(o, r); return putf(o, "%ld", r->tt);
+	case V_T:
+	case V_TR_DATE:
+		return date(o, &tv, false, true);
+	case V_TG:
+	case V_TRG:
+		return date(o, &tv, true, false);
+	case V_TL:
+	case V_TRL:
+		return date(o, &tv, false, false);
+	case V_MS:
+		return putf(o, "%03d", (int)(r->accept_date.tv_usec / 1000));
+	case V_TQ:
+		return putf(o, "%ld", tq(r));
+	case V_TH:
+		return putf(o, "%ld", r->th);
+	case V_TI:
+		return putf(o, "%ld", r->ti);
+	case V_TR:
+		return putf(o, "%ld", r->tr_);
+	case V_TW:
+		return putf(o, "%ld", r->tw);
+	case V_TC:
+		return putf(o, "%ld", r->tc);
+	case V_TRES:
+		return putf(o, "%ld", r->tres);
+	case V_TA:
+		plus(o, r);
+		return putf(o, "%ld", ta);
+	case V_TT:
+		plus(o, r);
+		return putf(o, "%ld", r->tt);
 	case V_TD:
 		if (tq(r) < 0 || r->tw < 0 || r->tc < 0 || r->tres < 0)
 			return putf(o, "-1");
 		return putf(o, "%ld", r->tt - (tq(r) + r->tw + r->tc + r->tres));
-	default: return;
+	default:
+		return;
 	}
 }
 
@@ -423,45 +490,83 @@ static void var(struct out *o, const struct log_rec *r, const struct lf_node *nd
 	size_t len;
 
 	switch (nd->var) {
-	case V_CI: return addr(o, &r->cli, false, q);
-	case V_CP: return addr(o, &r->cli, true, q);
-	case V_FI: return addr(o, &r->front, false, q);
-	case V_FP: return addr(o, &r->front, true, q);
-	case V_SI: return addr(o, &r->srv_addr, false, q);
-	case V_SP: return addr(o, &r->srv_addr, true, q);
-	case V_ST: return putf(o, "%d", r->status);
-	case V_B: plus(o, r); return putf(o, "%llu", (unsigned long long)r->bytes_out);
-	case V_U: return putf(o, "%llu", (unsigned long long)r->bytes_in);
-	case V_CC: case V_CS: case V_ID: return text(o, NULL, 0, q);
-	case V_HR: case V_HS: case V_HRL: case V_HSL: return; /* no "capture": nothing */
-	case V_TSC: return put(o, r->term, 4);
-	case V_TS: return put(o, r->term, 2);
-	case V_AC: return putf(o, "%u", r->ac);
-	case V_FC: return putf(o, "%u", r->fc);
-	case V_BC: return putf(o, "%u", r->bc);
-	case V_SC: return putf(o, "%u", r->sc);
-	case V_RC: return putf(o, "%s%d", r->redispatched ? "+" : "", r->retries);
-	case V_SQ: return putf(o, "%u", r->sq);
-	case V_BQ: return putf(o, "%u", r->bq);
+	case V_CI:
+		return addr(o, &r->cli, false, q);
+	case V_CP:
+		return addr(o, &r->cli, true, q);
+	case V_FI:
+		return addr(o, &r->front, false, q);
+	case V_FP:
+		return addr(o, &r->front, true, q);
+	case V_SI:
+		return addr(o, &r->srv_addr, false, q);
+	case V_SP:
+		return addr(o, &r->srv_addr, true, q);
+	case V_ST:
+		return putf(o, "%d", r->status);
+	case V_B:
+		plus(o, r);
+		return putf(o, "%llu", (unsigned long long)r->bytes_out);
+	case V_U:
+		return putf(o, "%llu", (unsigned long long)r->bytes_in);
+	case V_CC:
+	case V_CS:
+	case V_ID:
+		return text(o, NULL, 0, q);
+	case V_HR:
+	case V_HS:
+	case V_HRL:
+	case V_HSL:
+		return; /* no "capture": nothing */
+	case V_TSC:
+		return put(o, r->term, 4);
+	case V_TS:
+		return put(o, r->term, 2);
+	case V_AC:
+		return putf(o, "%u", r->ac);
+	case V_FC:
+		return putf(o, "%u", r->fc);
+	case V_BC:
+		return putf(o, "%u", r->bc);
+	case V_SC:
+		return putf(o, "%u", r->sc);
+	case V_RC:
+		return putf(o, "%s%d", r->redispatched ? "+" : "", r->retries);
+	case V_SQ:
+		return putf(o, "%u", r->sq);
+	case V_BQ:
+		return putf(o, "%u", r->bq);
 	case V_R:
 		if (!r->reqline)
 			return text(o, "<BADREQ>", 8, q);
 		return escaped(o, r->reqline, strlen(r->reqline), q);
-	case V_HM: case V_HU: case V_HP: case V_HV:
+	case V_HM:
+	case V_HU:
+	case V_HP:
+	case V_HV:
 		reqline_part(r, nd->var - V_HM, &s, &len);
 		return escaped(o, s, len, q);
-	case V_FT: case V_F: return text(o, r->fe, strlen(r->fe), q);
-	case V_BE: return text(o, r->be, strlen(r->be), q);
-	case V_S: s = r->srv ? r->srv : "<NOSRV>"; return text(o, s, strlen(s), q);
-	case V_PID: return putf(o, "%d", (int)getpid());
-	case V_H: s = hostname(); return text(o, s, strlen(s), q);
-	default: return var_time(o, r, nd->var);
+	case V_FT:
+	case V_F:
+		return text(o, r->fe, strlen(r->fe), q);
+	case V_BE:
+		return text(o, r->be, strlen(r->be), q);
+	case V_S:
+		s = r->srv ? r->srv : "<NOSRV>";
+		return text(o, s, strlen(s), q);
+	case V_PID:
+		return putf(o, "%d", (int)getpid());
+	case V_H:
+		s = hostname();
+		return text(o, s, strlen(s), q);
+	default:
+		return var_time(o, r, nd->var);
 	}
 }
 
 void logfmt_addr_port(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	struct out o = { buf, buf + len - 1 };
+	struct out o = {buf, buf + len - 1};
 
 	addr(&o, ss, false, 0);
 	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
@@ -473,7 +578,7 @@ void logfmt_addr_port(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 size_t logfmt_build(const struct logfmt *lf, const struct log_rec *r, char *buf, size_t len)
 {
-	struct out o = { buf, buf + len - 1 };
+	struct out o = {buf, buf + len - 1};
 	bool lastsp = true; /* a separator after nothing, or after a space, is not printed */
 
 	for (size_t i = 0; i < lf->n; i++) {

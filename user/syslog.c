@@ -82,8 +82,10 @@ inet:
 		if (!strncmp(a, inet[i], strlen(inet[i])))
 			a += strlen(inet[i]);
 	if (strchr(a, '@') || !strncmp(a, "fd@", 3)) {
-		snprintf(err, errlen, "log : address '%s' is not supported (stdout, stderr, "
-			 "ADDR[:PORT] over UDP or a unix datagram socket path).", a);
+		snprintf(err, errlen,
+			 "log : address '%s' is not supported (stdout, stderr, "
+			 "ADDR[:PORT] over UDP or a unix datagram socket path).",
+			 a);
 		return -1;
 	}
 	/* no port: syslog's 514, as HAProxy; several colons make a bare IPv6 address */
@@ -163,7 +165,7 @@ int log_tgt_parse(char **args, int n, struct log_tgt **list, char *err, size_t e
 
 	if (!t)
 		return -1;
-	*t = (struct log_tgt){ .fd = -1, .maxlvl = LOG_SEV_DEBUG, .len = 1024 };
+	*t = (struct log_tgt){.fd = -1, .maxlvl = LOG_SEV_DEBUG, .len = 1024};
 	if (n < 3) {
 		snprintf(err, errlen, "log : expects <address> and <facility> as arguments.");
 		goto fail;
@@ -272,10 +274,10 @@ static int header(const struct log_tgt *t, int sev, char *h, size_t len)
 				mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 				(int)getpid());
 	off = tm.tm_gmtoff / 60;
-	return snprintf(h, len, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ld%c%02ld:%02ld - wsplice %d - - ",
-			pri, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			tm.tm_sec, (long)tv.tv_usec, off < 0 ? '-' : '+', labs(off) / 60,
-			labs(off) % 60, (int)getpid());
+	return snprintf(
+	    h, len, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ld%c%02ld:%02ld - wsplice %d - - ", pri,
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    (long)tv.tv_usec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60, (int)getpid());
 }
 
 static void send_one(struct log_tgt *t, int sev, const char *line, size_t len)
