@@ -18,6 +18,7 @@ setup() {
 	P_LF=$(free_port)
 	P_PLAIN=$(free_port)
 	P_TCP=$(free_port)
+	P_TASAP=$(free_port)
 	P_WS=$(free_port)
 	P_FIN=$(free_port)
 	P_RST=$(free_port)
@@ -84,6 +85,12 @@ frontend fe_tcp
     mode tcp
     bind 127.0.0.1:$P_TCP
     option tcplog
+    default_backend be_tcp
+frontend fe_tasap
+    mode tcp
+    bind 127.0.0.1:$P_TASAP
+    option tcplog
+    option logasap
     default_backend be_tcp
 backend be_ws
     server ws 127.0.0.1:$P_WS
@@ -294,6 +301,35 @@ tunnel_kill() {
 	[ "${f[6]}" = "+$RESP" ]
 	# at the 101 the server is still counted: 1 backend connection, 1 on the server
 	[[ ${f[10]} =~ ^[0-9]+/1/1/1/0$ ]]
+}
+
+@test "logs: option logasap on a plain response, and in mode tcp once the server accepted" {
+	start user
+	run timeout 10 curl -s -o /dev/null -w '%{size_header} %{size_download}' "http://127.0.0.1:$P_ASAP/asap"
+	[ "$status" -eq 0 ]
+	local head body l
+	read -r head body <<<"$output"
+	l=$(line '"GET /asap HTTP/1.1"')
+	echo "$l"
+	local -a f
+	read -r -a f <<<"$l"
+	[[ ${f[4]} =~ ^[0-9]+/0/[0-9]+/[0-9]+/\+[0-9]+$ ]]
+	[ "${f[5]}" = 200 ]
+	# what went out by the response head: the head at least, the whole response at most
+	[[ ${f[6]} =~ ^\+([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ge "$head" ]
+	[ "${BASH_REMATCH[1]}" -le $((head + body)) ]
+	# mode tcp (HAProxy 2.6: "1/3/+3 +0 -- 1/1/1/1/0 0/0"): nothing sent yet, server counted
+	tunnel t "$P_TASAP" --path /ws/tasap --send 100 --end fin
+	sleep 0.3
+	l=$(line " fe_tasap be_tcp/tcp ")
+	echo "$l"
+	read -r -a f <<<"$l"
+	[ "${f[0]}" = "127.0.0.1:$CPORT" ]
+	[[ ${f[4]} =~ ^0/[0-9]+/\+[0-9]+$ ]]
+	[ "${f[5]}" = +0 ]
+	[ "${f[6]}" = -- ]
+	[[ ${f[7]} =~ ^[0-9]+/1/1/1/0$ ]]
 }
 
 @test "logs: an empty connection: 400 CR <BADREQ>, none with option dontlognull" {

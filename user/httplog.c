@@ -195,6 +195,14 @@ void stream_log(struct stream *s, bool asap)
 	send_line(s, line, n);
 }
 
+void stream_log_asap(struct stream *s)
+{
+	if (!(s->fe->options & PX_O_LOGASAP) || s->logged_asap)
+		return;
+	stream_log(s, true);
+	s->logged_asap = true;
+}
+
 /* A frontend without a log format logs each connection at accept, as HAProxy does:
  * "Connect from 127.0.0.1:46706 to 127.0.0.1:21001 (fe_plain/HTTP)". */
 void stream_log_accept(struct stream *s)

@@ -292,6 +292,7 @@ static void on_connected(struct stream *s)
 	s->t_connected = loop_now_ms(s->ctx->loop);
 	if (s->fe->mode == PX_MODE_TCP) {
 		s->status = -1;
+		stream_log_asap(s);
 		relay_tunnel_start(s);
 		return;
 	}

@@ -667,10 +667,7 @@ static void on_switching(struct stream *s)
 	s->req.fwd = 0;
 	/* the head is HTTP, not tunnel data: it goes now, uncounted by the relay */
 	chan_flush(s, &s->res, &s->cs);
-	if (s->fe->options & PX_O_LOGASAP) {
-		s->logged_asap = true;
-		stream_log(s, true);
-	}
+	stream_log_asap(s);
 	relay_tunnel_start(s);
 }
 
@@ -696,6 +693,7 @@ static void on_response_head(struct stream *s)
 		s->srv_close = true;
 	if (!build_response_head(s, base))
 		return stream_error(s, 502, 'P', 'H');
+	stream_log_asap(s);
 	buf_consume(&s->res.in, m->head_len);
 	s->res.fwd = 0;
 	if (s->head_req)

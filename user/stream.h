@@ -142,6 +142,9 @@ void stream_bytes(struct stream *s, uint64_t *up, uint64_t *down);
 
 /* Logs a stream's transaction line (or its logasap line when asap). */
 void stream_log(struct stream *s, bool asap);
+/* With "option logasap", the line now, and none at the end (HAProxy: at the response head, the
+ * 101, or in mode tcp once the server accepted). */
+void stream_log_asap(struct stream *s);
 /* The "Connect from" line of a frontend that has no log format, at accept. */
 void stream_log_accept(struct stream *s);
 
