@@ -441,6 +441,41 @@ tcplog() {
 	refute grep -q 'GET /syslog' "$LOGDIR/wsplice.log"
 }
 
+@test "logs: a line past 1024 bytes is cut to 1023 and its newline, as HAProxy 2.6 does" {
+	start user
+	local long
+	long=/$(printf 'a%.0s' {1..3000})
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP$long"
+	wait_for_log "$LOGDIR/wsplice.log" ' fe_http be_web/web .*aaaa'
+	local l
+	l=$(grep -E ' fe_http be_web/web .*aaaa' "$LOGDIR/wsplice.log")
+	echo "${#l}"
+	[ "${#l}" -eq 1023 ]
+	[[ $l == *'"GET /aaaa'* ]]
+}
+
+@test "logs: a proxy's own log target, besides log global; no log" {
+	local u1
+	u1=$(free_port)
+	bg r1 timeout 60 $PY "$PEERS/syslog_recv.py" udp "$u1"
+	wait_for_log "$LOGDIR/r1.log" '^listening'
+	start user
+	# fe_http gets a target of its own; fe_plain logs nothing at all
+	sed -i -e "/^frontend fe_http\$/a\    log 127.0.0.1:$u1 format short local3" \
+		-e "/^frontend fe_plain\$/a\    no log" "$LOGDIR/wsplice.cfg"
+	kill "$wsplice_PID"
+	timeout 5 tail --pid="$wsplice_PID" -f /dev/null
+	start_wsplice "$LOGDIR/wsplice.cfg" -dS
+	wait_for_port "$P_HTTP"
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/own"
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_PLAIN/nolog"
+	wait_for_log "$LOGDIR/r1.log" '^[0-9]+ <6>127\.0\.0\.1:[0-9]+ \[.*\] fe_http be_web/web .*"GET /own HTTP/1.1"$'
+	line '"GET /own HTTP/1.1"$'
+	sleep 0.3
+	refute grep -q "to 127.0.0.1:$P_PLAIN" "$LOGDIR/wsplice.log"
+	refute grep -q "to 127.0.0.1:$P_PLAIN" "$LOGDIR/r1.log"
+}
+
 @test "logs: RFC 5424 and a unix datagram socket" {
 	local sock=$LOGDIR/log.sock
 	bg r1 timeout 60 $PY "$PEERS/syslog_recv.py" unix "$sock"

@@ -192,7 +192,7 @@ void stream_log(struct stream *s, bool asap)
 	lf = s->fe->mode == PX_MODE_TCP && s->fe->log_httplog ? tcplog_fmt() : s->fe->logfmt;
 	fill_rec(s, lf, &r, up, down, asap);
 	n = logfmt_build(lf, &r, line, sizeof(line));
-	send_line(s, line, n);
+	send_line(s, line, n < log_line_max() ? n : log_line_max());
 }
 
 void stream_log_asap(struct stream *s)

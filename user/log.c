@@ -77,6 +77,8 @@ void log_traffic(const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
+	if ((size_t)n > log_line_max())
+		n = (int)log_line_max();
 	log_tgt_send(traffic_targets, LOG_SEV_INFO, buf, (size_t)n);
 }
 

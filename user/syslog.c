@@ -24,6 +24,12 @@
 #include "cfg.h"
 
 uint64_t log_lines_dropped;
+static unsigned int max_len = 1024;
+
+size_t log_line_max(void)
+{
+	return max_len - 1;
+}
 
 static const char *const facilities[] = {
     "kern",   "user",	"mail",	  "daemon", "auth",   "syslog", "lpr",	  "news",
@@ -126,6 +132,8 @@ static int parse_opts(struct log_tgt *t, char **args, int n, int i, char *err, s
 				return -1;
 			}
 			t->len = (unsigned int)v;
+			if (t->len > max_len)
+				max_len = t->len;
 		} else if ((f = LOOKUP(args[i + 1], framings)) >= 0) {
 			t->framing = f;
 		} else {

@@ -63,6 +63,13 @@ int log_tgt_open(struct log_tgt *list);
 /* Sends one line (without its newline) at severity sev to every target of the list. */
 void log_tgt_send(struct log_tgt *list, int sev, const char *line, size_t len);
 
+/*
+ * The longest line, before framing: HAProxy's global.max_syslog_len (the largest "len" of any
+ * target, at least 1024) less one. A longer line is cut there, then each target cuts its framed
+ * line at its own "len".
+ */
+size_t log_line_max(void);
+
 /* Lines dropped because a target could not take them at once, process-wide. */
 extern uint64_t log_lines_dropped;
 
