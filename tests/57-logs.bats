@@ -39,6 +39,7 @@ routes() {
     use_backend be_fin if { path_beg /ws/fin }
     use_backend be_rst if { path_beg /ws/rst }
     use_backend be_ws if { path_beg /ws }
+    use_backend be_ck if { path_beg /ck }
     default_backend be_web
 EOF
 }
@@ -100,6 +101,10 @@ backend be_rst
     server rst 127.0.0.1:$P_RST
 backend be_web
     server web 127.0.0.1:$P_WEB
+backend be_ck
+    cookie SRV insert indirect nocache
+    server w1 127.0.0.1:$P_WEB cookie w1
+    server w2 127.0.0.1:$P_WEB cookie w2
 backend be_tcp
     mode tcp
     server tcp 127.0.0.1:$P_WS
@@ -330,6 +335,25 @@ tunnel_kill() {
 	[ "${f[5]}" = +0 ]
 	[ "${f[6]}" = -- ]
 	[[ ${f[7]} =~ ^[0-9]+/1/1/1/0$ ]]
+}
+
+@test "logs: the cookie flags of the termination state, as HAProxy 2.6 prints them" {
+	start user
+	# no cookie: one inserted (HAProxy 2.6: --NI); the right one: kept (--VN)
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/ck/a"
+	line ' be_ck/w[12] .* --NI .*"GET /ck/a HTTP/1.1"$'
+	timeout 5 curl -s -o /dev/null -H 'Cookie: SRV=w1' "http://127.0.0.1:$P_HTTP/ck/b"
+	line ' be_ck/w1 .* --VN .*"GET /ck/b HTTP/1.1"$'
+	# a cookie naming no server: invalid, a new one inserted (--II)
+	timeout 5 curl -s -o /dev/null -H 'Cookie: SRV=zz' "http://127.0.0.1:$P_HTTP/ck/c"
+	line ' be_ck/w[12] .* --II .*"GET /ck/c HTTP/1.1"$'
+	# a server in maintenance: its cookie is "down", the other server takes it (--DI)
+	stats_cmd "disable server be_ck/w2"
+	timeout 5 curl -s -o /dev/null -H 'Cookie: SRV=w2' "http://127.0.0.1:$P_HTTP/ck/d"
+	line ' be_ck/w1 .* --DI .*"GET /ck/d HTTP/1.1"$'
+	# a backend without a cookie line: "--"
+	timeout 5 curl -s -o /dev/null -H 'Cookie: SRV=w1' "http://127.0.0.1:$P_HTTP/nock"
+	line ' be_web/web .* ---- .*"GET /nock HTTP/1.1"$'
 }
 
 @test "logs: an empty connection: 400 CR <BADREQ>, none with option dontlognull" {

@@ -77,6 +77,38 @@ struct server *cookie_server(struct proxy *be, const struct http_msg *m, const c
 	return f.srv;
 }
 
+/* Whether the request carries the cookie NAME at all. */
+static bool has_name(const char *n, size_t nl, const char *val, size_t vl, void *arg)
+{
+	const struct proxy *be = arg;
+
+	(void)val;
+	(void)vl;
+	return nl == strlen(be->ck_name) && !strncmp(n, be->ck_name, nl);
+}
+
+char cookie_request_flag(const struct proxy *be, const struct http_msg *m, const char *base)
+{
+	struct find_ctx f = { .be = be };
+	bool seen = false;
+
+	if (be->ck_mode == CK_NONE)
+		return 'N';
+	for (int i = http_hdr_find(m, base, "cookie", 0); i >= 0 && !f.srv;
+	     i = http_hdr_find(m, base, "cookie", i + 1)) {
+		const char *v = base + m->hdr[i].value.off;
+		size_t vl = m->hdr[i].value.len;
+
+		seen |= each_pair(v, vl, has_name, (void *)be);
+		each_pair(v, vl, match_pair, &f);
+	}
+	if (!f.srv)
+		return seen ? 'I' : 'N';
+	if (!server_usable(f.srv) || (f.srv->maxconn && f.srv->cur_conns >= f.srv->maxconn))
+		return 'D';
+	return 'V';
+}
+
 struct rewrite_ctx {
 	const struct proxy *be;
 	char *out;

@@ -26,6 +26,13 @@ enum ck_mode {
 struct server *cookie_server(struct proxy *be, const struct http_msg *m, const char *base);
 
 /*
+ * What the request's cookie was, as HAProxy logs it (the third character of %tsc): 'N' none,
+ * 'V' it names a usable server, 'D' it names a server that cannot take the request (down,
+ * disabled or full: the request is balanced instead), 'I' it names no server of be.
+ */
+char cookie_request_flag(const struct proxy *be, const struct http_msg *m, const char *base);
+
+/*
  * The request's Cookie headers as the server must see them: without NAME in insert mode with
  * indirect, with "VALUE~" removed in prefix mode. Marks the Cookie headers dropped and writes
  * one replacement "Cookie: ..." value to out (NUL-terminated); returns false when nothing

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cookie.h"
 #include "log.h"
 #include "logfmt.h"
 #include "splice.h"
@@ -69,18 +68,16 @@ static void account(struct stream *s, uint64_t up, uint64_t down)
 }
 
 /* The last two characters of %tsc, HAProxy's sess_cookie "NIDVEO" and sess_set_cookie
- * "NPDIRU": for a request (a transaction) to a backend with a "cookie" line, whether the client's
- * cookie named a usable server (V) or there was none (N), and whether wsplice inserted one (I),
- * rewrote the server's (R) or set none (N). Otherwise "--". */
+ * "NPDIRU": for a request (a transaction) to a backend with a "cookie" line, what the client's
+ * cookie was (cookie_request_flag()), and whether wsplice inserted one (I), rewrote the
+ * server's (R) or set none (N). Otherwise "--". */
 static void cookie_flags(const struct stream *s, char *out)
 {
 	out[0] = out[1] = '-';
 	if (!s->be || !s->be->ck_name || !s->reqline || s->fe->mode != PX_MODE_HTTP)
 		return;
-	out[0] = s->ck_matched ? 'V' : 'N';
-	out[1] = 'N';
-	if (s->status >= 0 && s->t_resp && !s->ck_matched && s->be->ck_mode == CK_INSERT)
-		out[1] = 'I';
+	out[0] = s->ck_log[0] ? s->ck_log[0] : 'N';
+	out[1] = s->ck_log[1] ? s->ck_log[1] : 'N';
 }
 
 /* HAProxy writes no line for a connection that closes between two requests; with

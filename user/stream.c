@@ -202,6 +202,7 @@ static void start_request(struct stream *s)
 	s->retries = 0;
 	s->redispatched = false;
 	s->ck_matched = false;
+	s->ck_log[0] = s->ck_log[1] = 0;
 	s->tw = 0;
 	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
 	s->logged_asap = s->logged = false;
@@ -577,6 +578,7 @@ static void on_request_head(struct stream *s)
 		       s->upgrade_req || m->te_cl;
 	/* a sticky cookie names the server; else balance. No server now: wait in the queue
 	 * if some server will free a slot, else 503 */
+	s->ck_log[0] = cookie_request_flag(s->be, m, base);
 	s->ck_matched = take_server(s, cookie_server(s->be, m, base));
 	queue = !s->srv && !pick_server(s, base);
 	if (queue && !backend_usable(s->be))
@@ -639,6 +641,7 @@ static bool build_response_head(struct stream *s, const char *base)
 			     extra + n, sizeof(extra) - 32 - n);
 	if (ck < 0)
 		return false;
+	s->ck_log[1] = !ck ? 'N' : s->be->ck_mode == CK_INSERT ? 'I' : 'R';
 	n += ck;
 	if (s->cli_close || http_msg_needs_eof(m)) {
 		s->cli_close = true;

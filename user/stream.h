@@ -86,6 +86,7 @@ struct stream {
 	bool redispatched;	/* a retry went to another server (logged "+N") */
 	bool queued;		/* waiting in its backend's queue for a server slot */
 	bool ck_matched;	/* the request's sticky cookie named its server */
+	char ck_log[2];		/* the cookie flags of %tsc (request, response); 0: not seen */
 	struct stream *qnext, *qprev;
 	uint64_t t_queued;	/* when it entered the queue */
 	long tw;		/* ms spent in the queue, for the log */
