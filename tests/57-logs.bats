@@ -26,6 +26,7 @@ setup() {
 	STATS_SOCK=$LOGDIR/wsplice.sock
 	TUNNEL=30s
 	GLOBAL_LOG="    log stdout format raw local0"
+	EXTRA=
 	TP="$PY $PEERS/tunnel_peer.py"
 }
 
@@ -108,6 +109,7 @@ backend be_ck
 backend be_tcp
     mode tcp
     server tcp 127.0.0.1:$P_WS
+$EXTRA
 EOF
 }
 
@@ -498,6 +500,26 @@ tcplog() {
 	sleep 0.3
 	refute grep -q "to 127.0.0.1:$P_PLAIN" "$LOGDIR/wsplice.log"
 	refute grep -q "to 127.0.0.1:$P_PLAIN" "$LOGDIR/r1.log"
+}
+
+@test "logs: health checks at HAProxy's severities: notice, alert when DOWN, emerg with no server" {
+	local u1 p
+	u1=$(free_port) p=$(free_port)
+	bg r1 timeout 60 $PY "$PEERS/syslog_recv.py" udp "$u1"
+	wait_for_log "$LOGDIR/r1.log" '^listening'
+	bg chk timeout 60 $PY "$PEERS/bad_server.py" "$p" cl
+	wait_for_port "$p"
+	GLOBAL_LOG="    log 127.0.0.1:$u1 format short local0"
+	EXTRA="backend be_chk
+    option log-health-checks
+    server c1 127.0.0.1:$p check inter 200 fall 1 rise 1"
+	start user
+	kill "$chk_PID"
+	# HAProxy 2.6 on the same events: <5>Health check ... failed, <1>Server ... is DOWN,
+	# <0>backend be has no server available! (the name quoted on stderr only)
+	wait_for_log "$LOGDIR/r1.log" '^[0-9]+ <5>Health check for server be_chk/c1 failed, reason: Layer4 connection problem'
+	wait_for_log "$LOGDIR/r1.log" '^[0-9]+ <1>Server be_chk/c1 is DOWN\. 0 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\.$'
+	wait_for_log "$LOGDIR/r1.log" "^[0-9]+ <0>backend be_chk has no server available!$"
 }
 
 @test "logs: RFC 5424 and a unix datagram socket" {

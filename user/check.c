@@ -16,6 +16,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "stream.h"
+#include "syslog.h"
 
 /* A response is judged within this many bytes (HAProxy's check buffer is tune.bufsize). */
 #define CHK_BUFSIZE 16384
@@ -196,15 +197,12 @@ static void status_text(char *out, size_t len, const struct chk_result *r, uint6
 		 (unsigned long long)took);
 }
 
-/* Diagnostics on stderr, and in the traffic log when the backend logs, as HAProxy does both. */
-static void chk_log(const struct proxy *be, bool alert, const char *msg)
+/* A warning on stderr, and the same line in the backend's logs at HAProxy's severity
+ * (LOG_SEV_*: notice for a check or a server coming UP, alert for one going DOWN). */
+static void chk_log(const struct proxy *be, int sev, const char *msg)
 {
-	if (alert)
-		pr_alert("%s", msg);
-	else
-		pr_warn("%s", msg);
-	if (be->log_global)
-		log_traffic("%s", msg);
+	pr_warn("%s", msg);
+	log_proxy(be, sev, msg);
 }
 
 /* HAProxy's "N active and M backup servers left/online[. Running on backup]". */
@@ -237,7 +235,7 @@ static void log_check(const struct srv_check *c, const struct chk_result *r)
 	n = (int)strlen(msg);
 	snprintf(msg + n, sizeof(msg) - n, ", status: %u/%u %s.",
 		 up ? c->health - rise + 1 : c->health, up ? fall : rise, up ? "UP" : "DOWN");
-	chk_log(srv->be, false, msg);
+	chk_log(srv->be, LOG_SEV_NOTICE, msg);
 }
 
 /*
@@ -277,10 +275,12 @@ static void mark_down(struct srv_check *c, const struct chk_result *r, bool verb
 	n += servers_left(msg + n, sizeof(msg) - n, srv->be, "left");
 	snprintf(msg + n, sizeof(msg) - n, " %u sessions active, 0 requeued, 0 remaining in queue.",
 		 active);
-	chk_log(srv->be, false, msg);
+	chk_log(srv->be, LOG_SEV_ALERT, msg);
 	if (!backend_usable(srv->be)) {
-		snprintf(msg, sizeof(msg), "backend '%s' has no server available!", srv->be->id);
-		chk_log(srv->be, true, msg);
+		/* HAProxy quotes the name on stderr, not in the log line, which is an emergency */
+		pr_alert("backend '%s' has no server available!", srv->be->id);
+		snprintf(msg, sizeof(msg), "backend %s has no server available!", srv->be->id);
+		log_proxy(srv->be, LOG_SEV_EMERG, msg);
 	}
 	if (srv->shutdown_sessions)
 		shutdown_sessions(c->ctx, srv);
@@ -300,7 +300,7 @@ static void mark_up(struct srv_check *c, const struct chk_result *r, bool verbos
 	n += snprintf(msg + n, sizeof(msg) - n, ". ");
 	n += servers_left(msg + n, sizeof(msg) - n, srv->be, "online");
 	snprintf(msg + n, sizeof(msg) - n, " 0 sessions requeued, 0 total in queue.");
-	chk_log(srv->be, false, msg);
+	chk_log(srv->be, LOG_SEV_NOTICE, msg);
 }
 
 /*

@@ -149,12 +149,6 @@ static void fill_rec(struct stream *s, const struct logfmt *lf, struct log_rec *
 	r->srv = srv ? srv->id : NULL;
 }
 
-static void send_line(struct stream *s, const char *line, size_t len)
-{
-	if (s->fe->log_global)
-		log_tgt_send(s->ctx->cfg->global.log, LOG_SEV_INFO, line, len);
-	log_tgt_send(s->fe->logs, LOG_SEV_INFO, line, len);
-}
 
 static bool fe_logs(const struct stream *s)
 {
@@ -172,7 +166,6 @@ void stream_log(struct stream *s, bool asap)
 	struct log_rec r;
 	uint64_t up, down;
 	char line[8192];
-	size_t n;
 
 	stream_bytes(s, &up, &down);
 	/* logasap: the bytes known at log time, the 101 head included */
@@ -188,8 +181,8 @@ void stream_log(struct stream *s, bool asap)
 		return;
 	lf = s->fe->mode == PX_MODE_TCP && s->fe->log_httplog ? tcplog_fmt() : s->fe->logfmt;
 	fill_rec(s, lf, &r, up, down, asap);
-	n = logfmt_build(lf, &r, line, sizeof(line));
-	send_line(s, line, n < log_line_max() ? n : log_line_max());
+	logfmt_build(lf, &r, line, sizeof(line));
+	log_proxy(s->fe, LOG_SEV_INFO, line);
 }
 
 void stream_log_asap(struct stream *s)
@@ -207,7 +200,6 @@ void stream_log_accept(struct stream *s)
 	struct sockaddr_storage front = {0};
 	socklen_t len = sizeof(front);
 	char line[512], a[64], b[64];
-	int n;
 
 	if (s->fe->logfmt || !fe_logs(s))
 		return;
@@ -215,7 +207,7 @@ void stream_log_accept(struct stream *s)
 		front.ss_family = 0;
 	logfmt_addr_port(&s->cli_addr, a, sizeof(a));
 	logfmt_addr_port(&front, b, sizeof(b));
-	n = snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a, b, s->fe->id,
-		     s->fe->mode == PX_MODE_TCP ? "TCP" : "HTTP");
-	send_line(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	snprintf(line, sizeof(line), "Connect from %s to %s (%s/%s)", a, b, s->fe->id,
+		 s->fe->mode == PX_MODE_TCP ? "TCP" : "HTTP");
+	log_proxy(s->fe, LOG_SEV_INFO, line);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "log.h"
+#include "cfg.h"
 #include "syslog.h"
 
 #include <stdarg.h>
@@ -64,22 +65,15 @@ void log_traffic_set_target(struct log_tgt *t)
 	traffic_targets = t;
 }
 
-void log_traffic(const char *fmt, ...)
+void log_proxy(const struct proxy *px, int sev, const char *line)
 {
-	char buf[4096];
-	va_list ap;
-	int n;
+	size_t n = strlen(line);
 
-	if (!traffic_targets)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if ((size_t)n > log_line_max())
-		n = (int)log_line_max();
-	log_tgt_send(traffic_targets, LOG_SEV_INFO, buf, (size_t)n);
+	if (n > log_line_max())
+		n = log_line_max();
+	if (px->log_global)
+		log_tgt_send(traffic_targets, sev, line, n);
+	log_tgt_send(px->logs, sev, line, n);
 }
 
 void log_bug(const char *file, int line, const char *what)

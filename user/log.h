@@ -7,7 +7,7 @@
 /*
  * Diagnostics (startup, config, internal events) go to stderr with HAProxy's prefixes:
  * "[ALERT]", "[WARNING]", "[NOTICE]", "[DEBUG]". Traffic logs (one line per connection) go to
- * the configured "log" target through log_traffic(). The level is checked before formatting so
+ * the configured "log" targets through log_proxy() (httplog.c for streams). The level is checked before formatting so
  * debug calls stay compiled in at no cost.
  */
 enum log_level {
@@ -35,10 +35,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 	} while (0)
 
 /* Traffic log lines: the global "log" targets (syslog.h), opened here (non-blocking) by main.c
- * once the configuration is loaded. log_traffic() sends one line to them at severity info. */
+ * once the configuration is loaded; streams log through httplog.c. */
 struct log_tgt;
+struct proxy;
 void log_traffic_set_target(struct log_tgt *global_targets);
-void log_traffic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line from proxy px at syslog severity sev (0 emerg .. 7 debug): to the global targets
+ * with "log global", and to the proxy's own. */
+void log_proxy(const struct proxy *px, int sev, const char *line);
 
 /* Count of alerts and warnings emitted so far, for "-c" reporting. */
 extern unsigned int log_alerts, log_warnings;

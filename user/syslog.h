@@ -28,6 +28,7 @@ enum log_framing {
 
 /* Syslog severities, the numbers of RFC 5424. */
 #define LOG_SEV_EMERG 0
+#define LOG_SEV_ALERT 1
 #define LOG_SEV_ERR 3
 #define LOG_SEV_NOTICE 5
 #define LOG_SEV_INFO 6
