@@ -58,36 +58,30 @@ static int lookup(const char *w, const char *const *list, size_t n)
 
 #define LOOKUP(w, list) lookup(w, list, sizeof(list) / sizeof(list[0]))
 
-/* "stdout", "stderr", "/path", "unix@path", "[udp@|udp4@|udp6@|ipv4@|ipv6@]ADDR[:PORT]". */
-static int parse_target(struct log_tgt *t, const char *a, char *err, size_t errlen)
+static int parse_unix(struct log_tgt *t, const char *path, char *err, size_t errlen)
 {
-	static const char *const inet[] = {"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"};
 	struct sockaddr_un *un = (struct sockaddr_un *)&t->addr;
-	char buf[300];
 
-	if (!strcmp(a, "stdout") || !strcmp(a, "stderr")) {
-		t->type = LOG_TGT_FD;
-		t->fd = a[3] == 'o' ? STDOUT_FILENO : STDERR_FILENO;
-		return 0;
-	}
-	if (!strncmp(a, "unix@", 5))
-		a += 5;
-	else if (*a != '/')
-		goto inet;
-	if (strlen(a) >= sizeof(un->sun_path)) {
-		snprintf(err, errlen, "log : socket path '%s' is too long", a);
+	if (strlen(path) >= sizeof(un->sun_path)) {
+		snprintf(err, errlen, "log : socket path '%s' is too long", path);
 		return -1;
 	}
 	t->type = LOG_TGT_UNIX;
 	un->sun_family = AF_UNIX;
-	strcpy(un->sun_path, a);
+	strcpy(un->sun_path, path);
 	t->addrlen = sizeof(*un);
 	return 0;
-inet:
-	for (size_t i = 0; i < sizeof(inet) / sizeof(inet[0]); i++)
-		if (!strncmp(a, inet[i], strlen(inet[i])))
-			a += strlen(inet[i]);
-	if (strchr(a, '@') || !strncmp(a, "fd@", 3)) {
+}
+
+static int parse_udp(struct log_tgt *t, const char *a, char *err, size_t errlen)
+{
+	static const char *const prefixes[] = {"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"};
+	char buf[300];
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(a, prefixes[i], strlen(prefixes[i])))
+			a += strlen(prefixes[i]);
+	if (strchr(a, '@')) {
 		snprintf(err, errlen,
 			 "log : address '%s' is not supported (stdout, stderr, "
 			 "ADDR[:PORT] over UDP or a unix datagram socket path).",
@@ -102,9 +96,22 @@ inet:
 	else
 		snprintf(buf, sizeof(buf), "%s", a);
 	t->type = LOG_TGT_UDP;
-	if (cfg_parse_addr(buf, &t->addr, &t->addrlen, err, errlen) < 0)
-		return -1;
-	return 0;
+	return cfg_parse_addr(buf, &t->addr, &t->addrlen, err, errlen);
+}
+
+/* "stdout", "stderr", "/path", "unix@path", "[udp@|udp4@|udp6@|ipv4@|ipv6@]ADDR[:PORT]". */
+static int parse_target(struct log_tgt *t, const char *a, char *err, size_t errlen)
+{
+	if (!strcmp(a, "stdout") || !strcmp(a, "stderr")) {
+		t->type = LOG_TGT_FD;
+		t->fd = a[3] == 'o' ? STDOUT_FILENO : STDERR_FILENO;
+		return 0;
+	}
+	if (!strncmp(a, "unix@", 5))
+		return parse_unix(t, a + 5, err, errlen);
+	if (*a == '/')
+		return parse_unix(t, a, err, errlen);
+	return parse_udp(t, a, err, errlen);
 }
 
 /* "len N" and "format F", in either order, before the facility. Returns the next index. */
