@@ -5,6 +5,7 @@
  * written to temporary files and stderr is captured to check the messages.
  */
 #include "cfg.h"
+#include "logfmt.h"
 #include "syslog.h"
 
 #include <arpa/inet.h>
@@ -535,6 +536,39 @@ static void test_balance_keywords(void)
 	cfg_free(&cfg);
 }
 
+/* Logging from defaults: targets copied, formats compiled again, dontlognull; overridden. */
+static void test_log_defaults(void)
+{
+	struct proxy *fe, *fe2, *fe3;
+	struct config cfg;
+	int errors;
+
+	errors = parse(&cfg, "log_defaults",
+		       "global\n log stdout format raw local0\n"
+		       "defaults\n log global\n log 127.0.0.1:5140 local1\n option httplog clf\n"
+		       " option dontlognull\n"
+		       "frontend fe\n bind :1\n"
+		       "frontend fe2\n bind :2\n no log\n option tcplog\n"
+		       "frontend fe3\n bind :3\n log-format \"%ci %{+Q}r\"\n option httplog\n");
+	is_int(errors, 0, "log defaults: accepted (%s)", msgs);
+	fe = cfg_find_proxy(&cfg, "fe", PX_CAP_FE);
+	fe2 = cfg_find_proxy(&cfg, "fe2", PX_CAP_FE);
+	fe3 = cfg_find_proxy(&cfg, "fe3", PX_CAP_FE);
+	if (!fe || !fe2 || !fe3)
+		return;
+	ok(fe->log_global && fe->logs && fe->logs->type == LOG_TGT_UDP && fe->logs->facility == 17 &&
+		   !fe->logs->next,
+	   "log global and the defaults' own target are inherited");
+	is_str(fe->log_format, LOGFMT_HTTPLOG_CLF, "option httplog clf inherited");
+	ok(fe->logfmt != NULL, "the inherited format is compiled");
+	ok(fe->options & PX_O_DONTLOGNULL, "option dontlognull inherited");
+	ok(!fe2->log_global && !fe2->logs, "no log: neither global nor own targets");
+	is_str(fe2->log_format, LOGFMT_TCPLOG, "option tcplog replaces the inherited format");
+	ok(fe3->log_httplog, "the last of log-format and option httplog wins");
+	is_str(fe3->log_format, LOGFMT_HTTPLOG, "option httplog after log-format");
+	cfg_free(&cfg);
+}
+
 static void test_defaults(void)
 {
 	struct config cfg;
@@ -980,6 +1014,7 @@ int main(void)
 	test_proxy_keywords();
 	test_balance_keywords();
 	test_defaults();
+	test_log_defaults();
 	test_errors();
 	test_error_lines();
 	test_check();
