@@ -35,6 +35,7 @@ global
 defaults
     mode http
     log global
+    log-format "$LOGFMT_U"
     timeout connect 5s
     timeout client 30s
     timeout server 30s

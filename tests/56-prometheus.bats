@@ -43,6 +43,7 @@ global
 defaults
     mode http
     log global
+    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s
@@ -143,7 +144,7 @@ EOF
 	grep -q '^wsplice_tunnels_total 0$' <<<"$output"
 	# logged as HAProxy does, termination state "LR" (locally processed); HAProxy names the
 	# backend and server "fe_main/<PROMEX>" where wsplice's log says "<NOSRV>/<NOSRV>"
-	wait_for_log "$LOGDIR/wsplice.log" ' fe_main [^ ]+/<NOSRV> [-0-9/]+ 200 [0-9]+ [0-9]+ LR-- .*"GET /metrics HTTP/1.1"'
+	wait_for_log "$LOGDIR/wsplice.log" ' fe_main [^ ]+/<NOSRV> [-0-9/]+ 200 [0-9]+ - - LR-- .*"GET /metrics HTTP/1.1"'
 }
 
 @test "prometheus: HTTP counters move with real requests and agree with show stat and show info" {

@@ -82,6 +82,7 @@ struct ho_tunnel {
 	struct sockaddr_storage cli_addr;
 	int64_t req_sec, req_usec;
 	uint64_t t_start, t_head, t_conn_start, t_connected, t_resp;
+	uint64_t t_first;	/* the log's %Ti and %TR */
 	uint64_t rx_start, tx_start;
 	struct ho_side cs, ss;
 	struct ho_dir dir[2];
@@ -91,6 +92,7 @@ struct ho_tunnel {
 	uint32_t nreq;
 	uint8_t redispatched, ck_matched, logged_asap, demoted, splice_failed;
 	char term[3];
+	char ck_log[2];		/* the log's cookie flags */
 };
 
 /*
@@ -410,6 +412,8 @@ static int stream_from(struct stream *s, const struct ho_tunnel *t, char *reqlin
 	s->t_conn_start = t->t_conn_start;
 	s->t_connected = t->t_connected;
 	s->t_resp = t->t_resp;
+	s->t_first = t->t_first;
+	memcpy(s->ck_log, t->ck_log, sizeof(s->ck_log));
 	s->rx_start = t->rx_start;
 	s->tx_start = t->tx_start;
 	side_from(&s->cs, &t->cs);
@@ -753,6 +757,8 @@ static void record_of(const struct stream *s, struct ho_tunnel *t)
 	t->t_conn_start = s->t_conn_start;
 	t->t_connected = s->t_connected;
 	t->t_resp = s->t_resp;
+	t->t_first = s->t_first;
+	memcpy(t->ck_log, s->ck_log, sizeof(t->ck_log));
 	t->rx_start = s->rx_start;
 	t->tx_start = s->tx_start;
 	side_to(&t->cs, &s->cs);
