@@ -19,6 +19,7 @@ setup() {
 	P_PLAIN=$(free_port)
 	P_TCP=$(free_port)
 	P_TASAP=$(free_port)
+	P_NOBE=$(free_port)
 	P_WS=$(free_port)
 	P_FIN=$(free_port)
 	P_RST=$(free_port)
@@ -61,6 +62,9 @@ defaults
 frontend fe_http
     bind 127.0.0.1:$P_HTTP
     option httplog
+    monitor-uri /mon
+    http-request deny if { path /deny }
+    http-request return status 200 content-type text/plain string ok if { path /ret }
 $(routes)
 frontend fe_u
     bind 127.0.0.1:$P_U
@@ -88,6 +92,9 @@ frontend fe_tcp
     bind 127.0.0.1:$P_TCP
     option tcplog
     default_backend be_tcp
+frontend fe_nobe
+    bind 127.0.0.1:$P_NOBE
+    option httplog
 frontend fe_tasap
     mode tcp
     bind 127.0.0.1:$P_TASAP
@@ -356,6 +363,20 @@ tunnel_kill() {
 	# a backend without a cookie line: "--"
 	timeout 5 curl -s -o /dev/null -H 'Cookie: SRV=w1' "http://127.0.0.1:$P_HTTP/nock"
 	line ' be_web/web .* ---- .*"GET /nock HTTP/1.1"$'
+}
+
+@test "logs: deny is PR, return LR, no backend SC, and monitor-uri is not logged, as HAProxy 2.6" {
+	start user
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/mon"
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/deny"
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_HTTP/ret"
+	timeout 5 curl -s -o /dev/null "http://127.0.0.1:$P_NOBE/x"
+	# (HAProxy 2.6: "fe fe/<NOSRV> 0/-1/-1/-1/0 403 192 - - PR-- ...", "... 200 73 - - LR-- ...",
+	# "fe_log fe_log/<NOSRV> -1/-1/-1/-1/0 503 217 - - SC-- ..."; the bytes are HTX's there)
+	line ' fe_http fe_http/<NOSRV> 0/-1/-1/-1/[0-9]+ 403 [0-9]+ - - PR-- [0-9]+/1/0/0/0 0/0 "GET /deny HTTP/1.1"$'
+	line ' fe_http fe_http/<NOSRV> 0/-1/-1/-1/[0-9]+ 200 [0-9]+ - - LR-- [0-9]+/1/0/0/0 0/0 "GET /ret HTTP/1.1"$'
+	line ' fe_nobe fe_nobe/<NOSRV> [-0-9]+/-1/-1/-1/[0-9]+ 503 [0-9]+ - - SC-- [0-9]+/1/0/0/0 0/0 "GET /x HTTP/1.1"$'
+	refute grep -q 'GET /mon ' "$LOGDIR/wsplice.log"
 }
 
 @test "logs: an empty connection: 400 CR <BADREQ>, none with option dontlognull" {

@@ -177,7 +177,7 @@ void stream_log(struct stream *s, bool asap)
 		if (s->logged_asap)
 			return;
 	}
-	if (!s->fe->logfmt || !fe_logs(s) || !worth_logging(s, up))
+	if (!s->fe->logfmt || !fe_logs(s) || s->nolog || !worth_logging(s, up))
 		return;
 	lf = s->fe->mode == PX_MODE_TCP && s->fe->log_httplog ? tcplog_fmt() : s->fe->logfmt;
 	fill_rec(s, lf, &r, up, down, asap);

@@ -205,7 +205,7 @@ static void start_request(struct stream *s)
 	s->ck_log[0] = s->ck_log[1] = 0;
 	s->tw = 0;
 	s->upgrade_req = s->head_req = s->cli_close = s->local = false;
-	s->logged_asap = s->logged = false;
+	s->logged_asap = s->logged = s->nolog = false;
 	s->t_conn_start = s->t_connected = s->t_resp = s->t_head = s->t_first = 0;
 	s->t_start = loop_now_ms(s->ctx->loop);
 	/* bytes of a pipelined request already read belong to it: count from its first byte */
@@ -487,8 +487,11 @@ static void reply_page(struct stream *s, int status, bool deny)
 /* Runs a deny, return or use-service rule. */
 static void reply_rule(struct stream *s, const struct http_rule *r)
 {
-	if (r->act == HTTP_ACT_RETURN)
+	if (r->act == HTTP_ACT_RETURN) {
+		/* "LR": locally processed, as HAProxy logs a return */
+		set_term(s, 'L', 'R');
 		return reply_return(s, r);
+	}
 	if (r->act == HTTP_ACT_SERVICE) {
 		/* the only service: the metrics page, which may pass one buffer (prom.h); "LR",
 		 * locally processed, as HAProxy logs its services */
@@ -516,6 +519,7 @@ static bool request_rules(struct stream *s, const char *base, struct http_rw *rw
 	const struct http_rule *r;
 
 	if (s->fe->monitor_uri && http_uri_is(m, base, s->fe->monitor_uri)) {
+		s->nolog = true; /* HAProxy does not log monitor requests */
 		reply_page(s, 200, false);
 		return false;
 	}
@@ -527,7 +531,8 @@ static bool request_rules(struct stream *s, const char *base, struct http_rw *rw
 	}
 	s->be = route(s, &smp);
 	if (!s->be) {
-		stream_error(s, 503, 'P', 'R');
+		/* HAProxy logs it "SC": a proxy with no server to connect to */
+		stream_error(s, 503, 'S', 'C');
 		return false;
 	}
 	if (s->be != s->fe && (r = http_rules_request(s->be->http_req_rules, m, base, &smp, rw))) {

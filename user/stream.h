@@ -102,6 +102,7 @@ struct stream {
 	bool local;		/* answered by the proxy itself; the request body is dropped */
 	bool logged_asap;	/* the logasap line was written */
 	bool logged;		/* the transaction's line was written */
+	bool nolog;		/* no line for this transaction (a monitor-uri request) */
 	bool killed;		/* closed, waiting to be freed */
 	bool splice_failed;	/* the kernel refused this tunnel: it stays in user space */
 	bool handed_over;	/* given to a new process (reload.c): no log, maps untouched */
