@@ -290,6 +290,21 @@ static int setup_signals(struct ctx *ctx, struct sigs *sg)
 	return loop_add_fd(ctx->loop, &sg->fh, fd, EPOLLIN, on_signal);
 }
 
+/* Removes the pidfile only while it names this process: after a reload it is the new one's. */
+static void remove_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid == (int)getpid())
+		unlink(path);
+}
+
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -400,7 +415,7 @@ out:
 		loop_free(ctx.loop);
 	}
 	if (o.pidfile && ret == 0 && !o.check_only)
-		unlink(o.pidfile);
+		remove_pidfile(o.pidfile);
 	cfg_free(&cfg);
 	free(o.files);
 	free(o.stop_pids);
