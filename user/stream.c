@@ -396,6 +396,10 @@ static bool build_request_head(struct stream *s, const char *base, const struct 
 		elen += sprintf(extra + elen, "Cookie: %s\r\n", ck);
 	if (!s->upgrade_req && s->srv_close)
 		strcpy(extra + elen, "Connection: close\r\n");
+	/* an HTTP/1.0 server connection closes after its response unless asked not to (HAProxy
+	 * asks too): a pooled connection the server then closes would fail the next request */
+	else if (!s->upgrade_req && m->p.http_major == 1 && m->p.http_minor == 0)
+		strcpy(extra + elen, "Connection: keep-alive\r\n");
 
 	n = snprintf(line, sizeof(line), " HTTP/%d.%d\r\n", m->p.http_major, m->p.http_minor);
 	if (!buf_append(out, base + m->method.off, m->method.len, STREAM_BUFSIZE) ||
