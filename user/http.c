@@ -460,6 +460,17 @@ int http_check_request(struct http_msg *m, const char *base)
 	return check_host(m, base);
 }
 
+void http_unfold(struct http_msg *m, char *base)
+{
+	for (unsigned int i = 0; i < m->nhdr; i++) {
+		char *v = base + m->hdr[i].value.off;
+
+		for (uint32_t j = 0; j < m->hdr[i].value.len; j++)
+			if (v[j] == '\r' || v[j] == '\n')
+				v[j] = ' ';
+	}
+}
+
 void http_acl_sample(const struct http_msg *m, const char *base, struct http_hdr *hdrs,
 		     struct acl_sample *s)
 {

@@ -178,16 +178,38 @@ static void clean_stale_pins(void)
 	closedir(d);
 }
 
+/*
+ * Makes path a directory of ours with mode 0700, creating it if needed; 0 or a negative errno.
+ * One that already exists is not trusted as found: a root left wider (01733 was seen) would let
+ * another user plant a <pid> directory of their own, where our pins could be renamed or replaced.
+ */
+static int pin_mkdir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return -EPERM;
+	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
 static int pin_all(struct splice *sp)
 {
 	struct bpf_map *map;
 	char path[128];
 	int err;
 
-	mkdir(WSPLICE_PIN_ROOT, 0700);
 	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
-	if (mkdir(sp->pin_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	err = pin_mkdir(WSPLICE_PIN_ROOT);
+	if (!err)
+		err = pin_mkdir(sp->pin_dir);
+	if (err)
+		return err;
 	bpf_object__for_each_map(map, sp->skel->obj)
 	{
 		if (bpf_map__is_internal(map))

@@ -520,6 +520,7 @@ static void on_request_head(struct stream *s)
 	int code;
 
 	s->t_head = loop_now_ms(s->ctx->loop);
+	http_unfold(m, buf_ptr(&s->req.in));
 	/* not routed yet: the previous request's backend must not lend its errorfiles */
 	s->be = NULL;
 	keep_reqline(s, base);
@@ -650,6 +651,7 @@ static void on_response_head(struct stream *s)
 	const char *base = buf_ptr(&s->res.in);
 
 	s->t_resp = loop_now_ms(s->ctx->loop);
+	http_unfold(m, buf_ptr(&s->res.in));
 	if (m->status == 101)
 		return on_switching(s);
 	if (m->status >= 100 && m->status < 200) {
