@@ -252,9 +252,10 @@ static int kw_monitor_uri(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
 }
 
 /*
- * Reads a whole regular file of at most max bytes; NULL with errno set on failure (EFBIG when
- * larger). The size is known before anything is allocated: a directory or a device ("errorfile
- * 403 /tmp") has no meaningful size, and ftell() on an ext4 directory says LONG_MAX.
+ * Reads the st_size bytes of a file, at most max; NULL with errno set on failure (EFBIG when
+ * larger). The size is known before anything is allocated: ftell() on an ext4 directory says
+ * LONG_MAX ("errorfile 403 /tmp"), so a directory is refused first. A device reads as its
+ * st_size, 0: "errorfile 408 /dev/null" is HAProxy's documented way to answer nothing.
  */
 static char *read_file(const char *path, size_t max, size_t *len)
 {
@@ -267,7 +268,7 @@ static char *read_file(const char *path, size_t max, size_t *len)
 	errno = 0;
 	if (fstat(fileno(f), &st) < 0)
 		goto fail;
-	if (!S_ISREG(st.st_mode)) {
+	if (S_ISDIR(st.st_mode)) {
 		errno = EISDIR;
 		goto fail;
 	}
