@@ -365,7 +365,9 @@ int cfg_http_forwardfor(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 			goto fail;
 		}
 		if (!strcmp(args[i], "header")) {
+			/* a second "header" replaces the first; one that fails leaves none */
 			free(f->hdr);
+			f->hdr = NULL;
 			if (check_name(args[i + 1], err, errlen) < 0 ||
 			    !(f->hdr = strdup(args[i + 1])))
 				goto fail;

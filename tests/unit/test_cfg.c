@@ -946,6 +946,9 @@ static void test_fuzz_regressions(void)
 	/* the cookie value of a server refused for a later option must not leak (ASan builds) */
 	expect_error("f_srvck", "backend be\n server s 1.2.3.4:5 cookie a bogus\n", 2,
 		     "unknown keyword 'bogus'");
+	/* a second "header" that is refused freed the first one twice */
+	expect_error("f_ffhdr", "defaults\n option forwardfor header X-A header Bad:Name\n", 2,
+		     "invalid character ':' in header name");
 }
 
 int main(void)
