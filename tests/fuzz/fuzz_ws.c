@@ -3,8 +3,8 @@
  * libFuzzer harness over the WebSocket handshake checks (user/ws.c). The first input byte picks
  * the side: a request head goes through ws_check_request() (Upgrade, Connection and
  * Sec-WebSocket-Key), a response head through ws_check_response() (101, Connection, Upgrade and
- * Sec-WebSocket-Accept) for the RFC 6455 sample key. Both are parsed by http_parse_head() as
- * stream.c parses them. Besides crashes and sanitizer reports, a finding is:
+ * Sec-WebSocket-Accept) for the RFC 6455 sample key. Both are parsed by http_parse_head() and
+ * unfolded by http_unfold() as stream.c does. Besides crashes and sanitizer reports, a finding is:
  *  - a key accepted that is not 24 bytes without NUL, CR or LF (it is copied into the request
  *    the server sees and hashed into the accept value);
  *  - an accepted request whose own accept value, put in a well-formed 101, is then refused;
@@ -76,6 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data + 1, len);
 	if (parse(&m, req ? HTTP_REQUEST : HTTP_RESPONSE, buf, len) == 1) {
+		/* stream.c unfolds a head before any check: a folded key ("abc\r\n def") is
+		 * then 24 bytes with spaces, as HAProxy sees it, never a key with CR LF */
+		http_unfold(&m, buf);
 		if (req && ws_check_request(&m, buf, key) == WS_REQ_OK) {
 			check_key(key);
 			round_trip(key);
