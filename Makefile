@@ -4,6 +4,7 @@
 # make run      install what is missing, build, run the example (examples/wsplice.cfg)
 # make test     install what is missing, build, run every test (unit + bats)
 # make vmlinux  regenerate the committed vmlinux.h from this kernel's BTF
+# make fuzz     run each libFuzzer harness for FUZZ_TIME seconds (docs/reliability.md)
 # V=1 shows full commands; SANITIZE=1 builds with ASan and UBSan.
 
 OUTPUT := .output
