@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <limits.h>
@@ -139,20 +140,27 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
-/* Unlinks every pin in dir, then dir. */
+/*
+ * Unlinks every pin in dir, then dir. dir is opened without following a symlink: in a root that
+ * others may write (01733), a "<dead pid>" symlink to another directory would otherwise have
+ * root unlink everything in it. Entries are unlinked relative to that descriptor.
+ */
 static void remove_pins(const char *dir)
 {
 	struct dirent *de;
-	char path[512];
-	DIR *d = opendir(dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
 
-	if (!d)
+	if (fd < 0)
 		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
+		if (de->d_name[0] != '.')
+			unlinkat(fd, de->d_name, 0);
 	closedir(d);
 	rmdir(dir);
 }
@@ -180,12 +188,16 @@ static void clean_stale_pins(void)
 
 /*
  * Makes path a directory of ours with mode 0700, creating it if needed; 0 or a negative errno.
- * One that already exists is not trusted as found: a root left wider (01733 was seen) would let
- * another user plant a <pid> directory of their own, where our pins could be renamed or replaced.
+ * One that already exists is not trusted as found: in a root that others may write (as 01733),
+ * another user could create our <pid> directory first, where our pins could then be renamed or
+ * replaced; so it must be ours, and anything wider than 0700 is narrowed. The root itself may
+ * stay 01733 (root_shared): a daemon that drops its privileges removes its own <pid> there at
+ * exit, and with the sticky bit and no read permission others can neither list nor remove it.
  */
-static int pin_mkdir(const char *path)
+static int pin_mkdir(const char *path, bool root_shared)
 {
 	struct stat st;
+	unsigned int mode;
 
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
@@ -193,9 +205,10 @@ static int pin_mkdir(const char *path)
 		return -errno;
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 		return -EPERM;
-	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) < 0)
-		return -errno;
-	return 0;
+	mode = st.st_mode & 07777;
+	if (mode == 0700 || (root_shared && mode == 01733))
+		return 0;
+	return chmod(path, 0700) < 0 ? -errno : 0;
 }
 
 static int pin_all(struct splice *sp)
@@ -205,9 +218,9 @@ static int pin_all(struct splice *sp)
 	int err;
 
 	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
-	err = pin_mkdir(WSPLICE_PIN_ROOT);
+	err = pin_mkdir(WSPLICE_PIN_ROOT, true);
 	if (!err)
-		err = pin_mkdir(sp->pin_dir);
+		err = pin_mkdir(sp->pin_dir, false);
 	if (err)
 		return err;
 	bpf_object__for_each_map(map, sp->skel->obj)
