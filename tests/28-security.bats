@@ -253,7 +253,7 @@ EOF
 	wait_for_port "$FE"
 	# nothing was pinned there (the directory is removed as a failed pinning's would be); the
 	# tunnels go by the userspace path instead, and the log says why
-	grep -q "cannot pin under /sys/fs/bpf/wsplice/$DAEMON_PID: Operation not permitted" "$LOGDIR/wsplice.log"
+	wait_for_log "$LOGDIR/wsplice.log" "cannot pin under /sys/fs/bpf/wsplice/$DAEMON_PID: Operation not permitted"
 	expect_splice_mode user
 	[ ! -e "/sys/fs/bpf/wsplice/$DAEMON_PID" ] || [ -z "$(ls -A "/sys/fs/bpf/wsplice/$DAEMON_PID")" ]
 	stop_wsplice
