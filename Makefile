@@ -6,6 +6,7 @@
 # make vmlinux  regenerate the committed vmlinux.h from this kernel's BTF
 # make install  binary, man pages, systemd unit, example config under $(DESTDIR)$(PREFIX)
 #               (PREFIX=/usr/local by default); make uninstall removes them
+# make fuzz     run each libFuzzer harness for FUZZ_TIME seconds (docs/reliability.md)
 # V=1 shows full commands; SANITIZE=1 builds with ASan and UBSan.
 
 OUTPUT := .output
@@ -135,25 +136,33 @@ uninstall:
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
 
-# --- fuzz: libFuzzer over the HTTP glue (make fuzz; tests/80-fuzz.bats runs it for 20 s) -------
-# Its own objects, built by clang with the fuzzer's instrumentation and the sanitizers, so that
+# --- fuzz: libFuzzer harnesses (tests/fuzz/fuzz_<name>.c) -----------------------------------
+# make fuzz-build builds them; make fuzz runs each for FUZZ_TIME seconds (tests/fuzz/run) and
+# fails on any crash, leak or sanitizer report; tests/80-fuzz.bats runs each for a few seconds.
+# Their own objects, built by clang with the fuzzer's instrumentation and the sanitizers, so that
 # the daemon's build flags are not touched. They depend on this Makefile: new flags rebuild them.
 FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -fno-omit-frame-pointer -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -Iinclude -Iuser -I$(LLHTTP_INC) -D_GNU_SOURCE \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/user/%.o,http http_rules acl) \
-	$(patsubst %,$(OUTPUT)/fuzz/llhttp/%.o,api http llhttp) $(OUTPUT)/fuzz/fuzz_http.o
+FUZZ_NAMES := http ws cfg
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LLHTTP := $(patsubst %,$(OUTPUT)/fuzz/llhttp/%.o,api http llhttp)
+fuzz_user = $(patsubst %,$(OUTPUT)/fuzz/user/%.o,$(1))
 
-.PHONY: fuzz
-fuzz: $(OUTPUT)/fuzz/fuzz_http
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)for n in $(FUZZ_NAMES); do tests/fuzz/run $$n $(FUZZ_TIME) || exit 1; done
 
 $(OUTPUT)/fuzz/user/%.o: user/%.c Makefile
 	$(call msg,FUZZ-CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(OUTPUT)/fuzz/fuzz_http.o: tests/fuzz/fuzz_http.c Makefile
+$(OUTPUT)/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c Makefile
 	$(call msg,FUZZ-CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
@@ -163,7 +172,14 @@ $(OUTPUT)/fuzz/llhttp/%.o: $(LLHTTP_SRC)/%.c Makefile
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(filter-out -Werror -Wall -Wextra,$(FUZZ_CFLAGS)) -w -c $< -o $@
 
-$(OUTPUT)/fuzz/fuzz_http: $(FUZZ_OBJS)
+# What each harness links: the code under test and what it calls, nothing of the event loop.
+$(OUTPUT)/fuzz/fuzz_http: $(call fuzz_user,http http_rules acl) $(FUZZ_LLHTTP)
+$(OUTPUT)/fuzz/fuzz_ws: $(call fuzz_user,ws http) $(FUZZ_LLHTTP)
+$(OUTPUT)/fuzz/fuzz_cfg: $(call fuzz_user,cfg cfg_global cfg_http cfg_proxy cfg_server acl \
+	http_rules http errors backend log $(notdir $(basename $(wildcard user/lb_*.c)))) \
+	$(FUZZ_LLHTTP)
+
+$(FUZZ_BINS): $(OUTPUT)/fuzz/fuzz_%: $(OUTPUT)/fuzz/fuzz_%.o
 	$(call msg,FUZZ-LD,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(filter %.o,$^) -o $@
 

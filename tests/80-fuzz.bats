@@ -1,7 +1,16 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
-# The libFuzzer harness over the HTTP glue (tests/fuzz/fuzz_http.c) runs for 20 seconds from its
-# seed corpus; a crash, a sanitizer report or a broken span invariant fails the test.
+# The libFuzzer harnesses (tests/fuzz/fuzz_*.c) each run for 15 seconds from their seed corpus
+# (tests/fuzz/corpus/<name>/, which holds the regression seeds of the bugs they found) through
+# tests/fuzz/run: a crash, a leak, a sanitizer report or a broken invariant fails the test.
+# "make fuzz FUZZ_TIME=N" runs them longer; docs/reliability.md has the numbers of long runs.
+
+FUZZ_SECS=15
+
+setup_file() {
+	command -v clang >/dev/null || return 0
+	timeout 600 make -s -C "$BATS_TEST_DIRNAME/.." fuzz-build >&2
+}
 
 setup() {
 	load helpers
@@ -14,13 +23,26 @@ teardown() {
 	dump_logs
 }
 
-@test "fuzz: http_parse_head/http_parse_body, checks and rules, 20 s without a finding" {
-	timeout 300 make -s -C "$TOP" fuzz >&2
-	mkdir -p "$LOGDIR/corpus"
-	run timeout 120 "$TOP/.output/fuzz/fuzz_http" -max_total_time=20 -timeout=5 \
-		-artifact_prefix="$LOGDIR/" "$LOGDIR/corpus" "$TOP/tests/fuzz/corpus"
-	echo "$output" | tail -n 30
+# fuzz NAME: runs the harness, its output in $output; the work dir (artifacts) is the test's.
+fuzz() {
+	run timeout $((FUZZ_SECS + 150)) "$TOP/tests/fuzz/run" "$1" "$FUZZ_SECS" "$LOGDIR/$1"
+	echo "$output" | tail -n 12
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Done "*" runs in "* ]]
-	refute grep -q 'runtime error' <<<"$output"
+	[[ "$output" == *"fuzz_$1: $FUZZ_SECS s without a finding"* ]]
+	refute grep -q 'runtime error' "$LOGDIR/$1/log"
+	refute compgen -G "$LOGDIR/$1/crash-*"
+	refute compgen -G "$LOGDIR/$1/leak-*"
+}
+
+@test "fuzz: http_parse_head/http_parse_body on requests and responses, checks and rules" {
+	fuzz http
+}
+
+@test "fuzz: the WebSocket handshake checks, request key and response accept" {
+	fuzz ws
+}
+
+@test "fuzz: the config parser, cfg_parse_file and cfg_check, twice per input" {
+	fuzz cfg
 }

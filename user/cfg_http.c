@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "errors.h"
 #include "http_rules.h"
@@ -276,21 +277,38 @@ static int kw_monitor_uri(struct cfg_kw_ctx *ctx, char **args, int n, char *err,
 	return ctx->px->monitor_uri ? 0 : -1;
 }
 
-/* Reads a whole file; NULL with errno set on failure. */
-static char *read_file(const char *path, size_t *len)
+/*
+ * Reads the st_size bytes of a file, at most max; NULL with errno set on failure (EFBIG when
+ * larger). The size is known before anything is allocated: ftell() on an ext4 directory says
+ * LONG_MAX ("errorfile 403 /tmp"), so a directory is refused first. A device reads as its
+ * st_size, 0: "errorfile 408 /dev/null" is HAProxy's documented way to answer nothing.
+ */
+static char *read_file(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *data = NULL;
-	long size;
+	struct stat st;
 
 	if (!f)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (data = malloc(size + 1)) && fread(data, 1, size, f) == (size_t)size) {
-		*len = size;
+	errno = 0;
+	if (fstat(fileno(f), &st) < 0)
+		goto fail;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	data = malloc(st.st_size + 1);
+	if (data && fread(data, 1, st.st_size, f) == (size_t)st.st_size) {
+		*len = st.st_size;
 		fclose(f);
 		return data;
 	}
+fail:
 	free(data);
 	fclose(f);
 	errno = errno ? errno : EIO;
@@ -316,16 +334,14 @@ static int kw_errorfile(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 	if (!e)
 		return -1;
 	e->code = code;
-	e->data = read_file(args[2], &e->len);
+	e->data = read_file(args[2], HTTP_REPLY_MAX, &e->len);
 	if (!e->data) {
-		snprintf(err, errlen, "errorfile : error opening file '%s'.", args[2]);
+		if (errno == EFBIG)
+			snprintf(err, errlen, "errorfile : file '%s' is larger than %d bytes.",
+				 args[2], HTTP_REPLY_MAX);
+		else
+			snprintf(err, errlen, "errorfile : error opening file '%s'.", args[2]);
 		free(e);
-		return -1;
-	}
-	if (e->len > HTTP_REPLY_MAX) {
-		snprintf(err, errlen, "errorfile : file '%s' is larger than %d bytes.", args[2],
-			 HTTP_REPLY_MAX);
-		http_errfiles_free(e);
 		return -1;
 	}
 	/* a later line for the same code replaces the earlier one, as in HAProxy */
@@ -375,7 +391,9 @@ int cfg_http_forwardfor(struct cfg_kw_ctx *ctx, char **args, int n, char *err, s
 			goto fail;
 		}
 		if (!strcmp(args[i], "header")) {
+			/* a second "header" replaces the first; one that fails leaves none */
 			free(f->hdr);
+			f->hdr = NULL;
 			if (check_name(args[i + 1], err, errlen) < 0 ||
 			    !(f->hdr = strdup(args[i + 1])))
 				goto fail;

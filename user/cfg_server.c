@@ -291,8 +291,10 @@ static struct server *srv_new(struct cfg_kw_ctx *ctx, const char *id)
 	if (ctx->px->defsrv) {
 		*s = *ctx->px->defsrv;
 		/* the template's cookie value is its own; the server gets a copy */
-		if (s->ck_value && !(s->ck_value = strdup(s->ck_value)))
+		if (s->ck_value && !(s->ck_value = strdup(s->ck_value))) {
+			free(s);
 			return NULL;
+		}
 	}
 	else
 		srv_defaults(s);
@@ -349,6 +351,8 @@ int kw_server(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errl
 	return 0;
 fail:
 	snprintf(err, errlen, "'server %s/%s' : %s", ctx->px->id ? ctx->px->id : "", s->id, inner);
+	/* everything srv_new() and the options allocated (a "cookie" before the bad option) */
+	free(s->ck_value);
 	free(s->id);
 	free(s);
 	return -1;

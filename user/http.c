@@ -97,7 +97,26 @@ static int on_headers_complete(llhttp_t *p)
 
 	m->state = HTTP_MSG_BODY;
 	m->status = p->status_code;
+	/* HAProxy 2.6 takes a request line's "HTTP/2.0" or "HTTP/3.0" (llhttp refuses other
+	 * majors above 1) for HTTP/1.1, and forwards it as such: the server must never see a
+	 * version the proxy does not speak. */
+	if (p->type == HTTP_REQUEST && p->http_major > 1) {
+		p->http_major = 1;
+		p->http_minor = 1;
+	}
 	return HPE_PAUSED;
+}
+
+/*
+ * HAProxy 2.6 refuses a chunk size of 2^52 or more (it stops at 13 hex digits of value); llhttp
+ * takes anything that fits 64 bits, and a peer announcing 2^64-1 bytes would hold the
+ * connection until a timeout instead of getting its 400 (or 502 for a server).
+ */
+#define HTTP_MAX_CHUNK (1ULL << 52)
+
+static int on_chunk_header(llhttp_t *p)
+{
+	return p->content_length >= HTTP_MAX_CHUNK ? HPE_USER : 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -114,6 +133,7 @@ static const llhttp_settings_t settings = {
 	.on_header_field_complete = on_header_field_complete,
 	.on_header_value = on_header_value,
 	.on_headers_complete = on_headers_complete,
+	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
 };
 
@@ -330,8 +350,8 @@ static int check_cl(struct http_msg *m, const char *base)
 	return 0;
 }
 
-/* Several Host headers must agree (then one is forwarded); an absolute-form URI's authority
- * must be the Host. Returns 0 or 400. */
+/* Several Host headers must agree (then one is forwarded); an absolute-form URI's authority,
+ * and a CONNECT's, must be the Host. Returns 0 or 400. */
 static int check_host(struct http_msg *m, const char *base)
 {
 	int h = http_hdr_find(m, base, "host", 0);
@@ -348,11 +368,17 @@ static int check_host(struct http_msg *m, const char *base)
 			return 400;
 		m->hdr_drop[i] = true;
 	}
-	if (!m->url.len || url[0] == '/' || !(auth = memmem(url, m->url.len, "://", 3)))
+	if (m->p.method == HTTP_CONNECT) {
+		/* authority-form: the whole URI is the authority */
+		auth = url;
+		end = url + m->url.len;
+	} else if (!m->url.len || url[0] == '/' || !(auth = memmem(url, m->url.len, "://", 3))) {
 		return 0;
-	auth += 3;
-	for (end = auth; end < url + m->url.len && *end != '/' && *end != '?'; end++)
-		;
+	} else {
+		auth += 3;
+		for (end = auth; end < url + m->url.len && *end != '/' && *end != '?'; end++)
+			;
+	}
 	if ((size_t)(end - auth) != hv.len || strncasecmp(auth, base + hv.off, hv.len))
 		return 400;
 	return 0;
@@ -391,10 +417,33 @@ int http_check_response(struct http_msg *m, const char *base)
 	return check_cl(m, base) ? 502 : 0;
 }
 
+/*
+ * What HAProxy 2.6 refuses in a request line that llhttp lets through: a byte above 0x7f or a
+ * '#' in the URI (a fragment is never sent; HAProxy refuses it since CVE-2023-45539, and a
+ * "path_beg /ws#" rule must not be bypassed by one), and a line without a version ("GET /",
+ * HTTP/0.9, which llhttp takes and whose answer has no status line). Returns 0 or 400.
+ */
+static int check_reqline(const struct http_msg *m, const char *base)
+{
+	const unsigned char *u = (const unsigned char *)base + m->url.off;
+	const char *after = base + m->url.off + m->url.len;
+
+	for (uint32_t i = 0; i < m->url.len; i++)
+		if (u[i] >= 0x80 || u[i] == '#')
+			return 400;
+	if (m->url.off + m->url.len >= m->head_len || *after == '\r' || *after == '\n')
+		return 400;
+	return 0;
+}
+
 int http_check_request(struct http_msg *m, const char *base)
 {
 	bool te;
 	int code;
+
+	code = check_reqline(m, base);
+	if (code)
+		return code;
 
 	/* llhttp 8.1 lets a space through in a header name ("Bad Name: v"); HAProxy does not */
 	for (unsigned int i = 0; i < m->nhdr; i++)
@@ -409,6 +458,17 @@ int http_check_request(struct http_msg *m, const char *base)
 		return code;
 	}
 	return check_host(m, base);
+}
+
+void http_unfold(struct http_msg *m, char *base)
+{
+	for (unsigned int i = 0; i < m->nhdr; i++) {
+		char *v = base + m->hdr[i].value.off;
+
+		for (uint32_t j = 0; j < m->hdr[i].value.len; j++)
+			if (v[j] == '\r' || v[j] == '\n')
+				v[j] = ' ';
+	}
 }
 
 void http_acl_sample(const struct http_msg *m, const char *base, struct http_hdr *hdrs,

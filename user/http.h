@@ -123,6 +123,14 @@ int http_check_request(struct http_msg *m, const char *base);
  */
 int http_check_response(struct http_msg *m, const char *base);
 
+/*
+ * Replaces each CR and LF inside header values with a space: an obs-fold ("a\r\n b") that llhttp
+ * accepted is forwarded as "a   b", as HAProxy does (RFC 9112 section 5.2: a proxy replaces it
+ * with SP or refuses the message), so that no server behind sees a folded line it might take for
+ * a header of its own. base is the head's own buffer.
+ */
+void http_unfold(struct http_msg *m, char *base);
+
 /* Fills hdrs (HTTP_MAX_HDRS entries) and the request fields of an ACL sample. */
 void http_acl_sample(const struct http_msg *m, const char *base, struct http_hdr *hdrs,
 		     struct acl_sample *s);

@@ -146,11 +146,13 @@ static int ensure_bpffs(void)
 /*
  * Unlinks every pin in the directory name under parent, then the directory. Relative to fds so
  * that it works after privs.c chrooted (the paths no longer resolve) and dropped to a user that
- * splice_pins_chown() gave the directory to.
+ * splice_pins_chown() gave the directory to. The directory is opened without following a
+ * symlink: in a root that others may write (01733), a "<dead pid>" symlink to another directory
+ * would otherwise have root unlink everything in it.
  */
 static void remove_pins_at(int parent, const char *name)
 {
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 
@@ -186,19 +188,47 @@ static void clean_stale_pins(void)
 	closedir(d);
 }
 
+/*
+ * Makes path a directory of ours with mode 0700, creating it if needed; 0 or a negative errno.
+ * One that already exists is not trusted as found: in a root that others may write (as 01733),
+ * another user could create our <pid> directory first, where our pins could then be renamed or
+ * replaced; so it must be ours, and anything wider than 0700 is narrowed. The root itself may
+ * stay 01733 (root_shared): a daemon that drops its privileges removes its own <pid> there at
+ * exit, and with the sticky bit and no read permission others can neither list nor remove it.
+ */
+static int pin_mkdir(const char *path, bool root_shared)
+{
+	struct stat st;
+	unsigned int mode;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return -EPERM;
+	mode = st.st_mode & 07777;
+	if (mode == 0700 || (root_shared && mode == 01733))
+		return 0;
+	return chmod(path, 0700) < 0 ? -errno : 0;
+}
+
 static int pin_all(struct splice *sp)
 {
 	struct bpf_map *map;
 	char path[128];
 	int err;
 
-	mkdir(WSPLICE_PIN_ROOT, 0700);
+	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
+	err = pin_mkdir(WSPLICE_PIN_ROOT, true);
+	if (err)
+		return err;
 	sp->root_dirfd = open(WSPLICE_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sp->root_dirfd < 0)
 		return -errno;
-	snprintf(sp->pin_dir, sizeof(sp->pin_dir), WSPLICE_PIN_ROOT "/%d", getpid());
-	if (mkdir(sp->pin_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	err = pin_mkdir(sp->pin_dir, false);
+	if (err)
+		return err;
 	bpf_object__for_each_map(map, sp->skel->obj)
 	{
 		if (bpf_map__is_internal(map))

@@ -419,6 +419,10 @@ static bool build_request_head(struct stream *s, const char *base, const struct 
 		elen += sprintf(extra + elen, "Cookie: %s\r\n", ck);
 	if (!s->upgrade_req && s->srv_close)
 		strcpy(extra + elen, "Connection: close\r\n");
+	/* an HTTP/1.0 server connection closes after its response unless asked not to (HAProxy
+	 * asks too): a pooled connection the server then closes would fail the next request */
+	else if (!s->upgrade_req && m->p.http_major == 1 && m->p.http_minor == 0)
+		strcpy(extra + elen, "Connection: keep-alive\r\n");
 
 	n = snprintf(line, sizeof(line), " HTTP/%d.%d\r\n", m->p.http_major, m->p.http_minor);
 	if (!buf_append(out, base + m->method.off, m->method.len, STREAM_BUFSIZE) ||
@@ -556,6 +560,7 @@ static void on_request_head(struct stream *s)
 	int code;
 
 	s->t_head = loop_now_ms(s->ctx->loop);
+	http_unfold(m, buf_ptr(&s->req.in));
 	/* not routed yet: the previous request's backend must not lend its errorfiles */
 	s->be = NULL;
 	keep_reqline(s, base);
@@ -685,6 +690,7 @@ static void on_response_head(struct stream *s)
 	const char *base = buf_ptr(&s->res.in);
 
 	s->t_resp = loop_now_ms(s->ctx->loop);
+	http_unfold(m, buf_ptr(&s->res.in));
 	if (m->status == 101)
 		return on_switching(s);
 	if (m->status >= 100 && m->status < 200) {

@@ -999,6 +999,24 @@ static void test_check(void)
 	cfg_free(&cfg);
 }
 
+/* What fuzz_cfg found, and what its fix must keep (HAProxy's documented /dev/null trick). */
+static void test_fuzz_regressions(void)
+{
+	struct config cfg;
+
+	expect_error("f_errdir", "defaults\n errorfile 403 /tmp\n", 2,
+		     "errorfile : error opening file '/tmp'.");
+	is_int(parse(&cfg, "f_devnull", "defaults\n errorfile 408 /dev/null\n"), 0,
+	       "errorfile 408 /dev/null: an empty page");
+	cfg_free(&cfg);
+	/* the cookie value of a server refused for a later option must not leak (ASan builds) */
+	expect_error("f_srvck", "backend be\n server s 1.2.3.4:5 cookie a bogus\n", 2,
+		     "unknown keyword 'bogus'");
+	/* a second "header" that is refused freed the first one twice */
+	expect_error("f_ffhdr", "defaults\n option forwardfor header X-A header Bad:Name\n", 2,
+		     "invalid character ':' in header name");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -1018,6 +1036,7 @@ int main(void)
 	test_errors();
 	test_error_lines();
 	test_check();
+	test_fuzz_regressions();
 	{
 		char cmd[300];
 

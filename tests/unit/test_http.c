@@ -164,6 +164,32 @@ static void test_rules(void)
 	is_int(http_rw_format(&rw, out, 10), -1, "format refuses a short buffer");
 }
 
+/* What tests/27-malformed.bats found: HAProxy 2.6 refuses these and llhttp took them. */
+static void test_hostile(void)
+{
+	char fold[] = "GET / HTTP/1.1\r\nHost: a\r\nX-F: a\r\n b\r\n\r\n";
+	const char *chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+	size_t used;
+
+	is_int(check("GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n"), 400, "8-bit URI: 400");
+	is_int(check("GET /ws#x HTTP/1.1\r\nHost: a\r\n\r\n"), 400, "fragment in the URI: 400");
+	is_int(check("GET /id\r\nHost: a\r\n\r\n"), 400, "no version: 400");
+	is_int(check("CONNECT a:80 HTTP/1.1\r\nHost: x\r\n\r\n"), 400,
+	       "CONNECT authority against Host: 400");
+	is_int(check("CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n"), 0, "CONNECT matching Host");
+	is_int(check("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 0, "HTTP/2.0 request line accepted");
+	ok(m.p.http_major == 1 && m.p.http_minor == 1, "as HTTP/1.1");
+	/* chunk sizes: 2^52 - 1 is a chunk to wait for, 2^52 an error */
+	is_int(parse_req(chunked), 1, "chunked head");
+	is_int(http_parse_body(&m, "fffffffffffff\r\n", 15, &used), 0, "2^52 - 1: more wanted");
+	is_int(parse_req(chunked), 1, "chunked head again");
+	is_int(http_parse_body(&m, "10000000000000\r\n", 16, &used), -1, "2^52: refused");
+	is_int(parse_req(fold), 1, "a folded header parses");
+	http_unfold(&m, fold);
+	ok(m.hdr[1].value.len == 5 && !memcmp(fold + m.hdr[1].value.off, "a   b", 5),
+	   "and is unfolded in place to 'a   b'");
+}
+
 int main(void)
 {
 	test_parse();
@@ -171,5 +197,6 @@ int main(void)
 	test_checks();
 	test_response_checks();
 	test_rules();
+	test_hostile();
 	return done();
 }
