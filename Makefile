@@ -176,7 +176,7 @@ $(OUTPUT)/fuzz/llhttp/%.o: $(LLHTTP_SRC)/%.c Makefile
 $(OUTPUT)/fuzz/fuzz_http: $(call fuzz_user,http http_rules acl) $(FUZZ_LLHTTP)
 $(OUTPUT)/fuzz/fuzz_ws: $(call fuzz_user,ws http) $(FUZZ_LLHTTP)
 $(OUTPUT)/fuzz/fuzz_cfg: $(call fuzz_user,cfg cfg_global cfg_http cfg_proxy cfg_server acl \
-	http_rules http errors backend log $(notdir $(basename $(wildcard user/lb_*.c)))) \
+	http_rules http errors backend log cfg_log syslog logfmt $(notdir $(basename $(wildcard user/lb_*.c)))) \
 	$(FUZZ_LLHTTP)
 
 $(FUZZ_BINS): $(OUTPUT)/fuzz/fuzz_%: $(OUTPUT)/fuzz/fuzz_%.o
