@@ -118,6 +118,18 @@ void relay_process(struct stream *s)
 	if (s->cs.shut_wr && s->ss.shut_wr)
 		return stream_kill(s);
 	/*
+	 * A FIN before the handover means the tunnel never goes to the kernel (the handover below
+	 * waits for none), and on the way there a side whose queue was found empty is not read
+	 * again: relay from now on, or the other side's bytes would wait in its socket until the
+	 * tunnel times out (tests/45-chaos.bats: a server sending a few bytes and its FIN right
+	 * after the 101 while the client uploads).
+	 */
+	if (relay_splicing(s) && (s->cs.eof || s->ss.eof || s->cs.shut_wr || s->ss.shut_wr)) {
+		s->splice_failed = true;
+		s->cs.rx_empty = s->ss.rx_empty = false;
+		return relay_process(s);
+	}
+	/*
 	 * Hand over only with nothing held here for either direction (kernel bytes would overtake
 	 * them), before any FIN (user space propagates those it has seen), and right after a read
 	 * found each receive queue empty: the verdict takes queued skbs whole, so an skb that a
