@@ -3,6 +3,7 @@
 #define WSPLICE_LISTENER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "loop.h"
@@ -19,6 +20,9 @@ struct listener {
 	int fd;
 	bool paused;		/* not accepting: maxconn reached or out of fds */
 	struct timer retry;	/* after EMFILE and friends */
+	unsigned int fails;	/* accepts failed for want of fds or memory since the last success */
+	unsigned int fails_logged;
+	uint64_t fail_start_ms, fail_log_ms;
 };
 
 /* Binds (or adopts, for fd@N) every frontend's listeners. Returns 0 or the number of failures,
