@@ -116,12 +116,12 @@ socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in rang
 print("connected", flush=True)
 time.sleep(50)' "$FE"
 	wait_for_log "$LOGDIR/wsplice.log" "frontend 'fe_main': accept: Too many open files \\(open-files limit $lim\\)"
-	# A real request waits behind them.
+	# A real request waits behind them, and so does a "show info" on the stats socket.
 	bg req timeout 60 curl -s -o "$LOGDIR/body" -w '%{http_code}' "http://127.0.0.1:$FE/id"
+	bg si timeout 60 sh -c 'echo "show info" | socat -t 60 - "UNIX-CONNECT:$1"' - "$STATS_SOCK"
 
-	# While out of descriptors: no busy loop (a spinning loop would use all of the 3 s), one
-	# warning (the next comes after 10 s), the request still waits, the daemon still answers
-	# on its stats socket (opened before).
+	# While out of descriptors: no busy loop on either listener (a spinning loop would use all
+	# of the 3 s), one warning (the next comes after 10 s), both clients still wait.
 	c0=$(cpu_ticks "$DAEMON_PID")
 	sleep 3
 	c1=$(cpu_ticks "$DAEMON_PID")
@@ -129,6 +129,7 @@ time.sleep(50)' "$FE"
 	[ $((c1 - c0)) -lt $(($(getconf CLK_TCK) / 2)) ]
 	[ "$(grep -c 'accept: Too many open files' "$LOGDIR/wsplice.log")" -eq 1 ]
 	kill -0 "$req_PID"
+	kill -0 "$si_PID"
 	[ ! -s "$LOGDIR/body" ]
 
 	# Descriptors come back: the waiting request is served, the end of the condition is logged
@@ -139,6 +140,8 @@ time.sleep(50)' "$FE"
 	echo "request served $((($(date +%s%N) - t0) / 1000000)) ms after the limit was raised"
 	[ "$(cat "$LOGDIR/req.log")" = 200 ]
 	grep -q '^conn=' "$LOGDIR/body"
+	wait "$si_PID"
+	grep -q '^CurrConns: ' "$LOGDIR/si.log"
 	wait_for_log "$LOGDIR/wsplice.log" "frontend 'fe_main': accepting again after [0-9]+ failed accepts in [0-9]+ ms"
 
 	# And again later, through the holders closing instead of a raised limit.
