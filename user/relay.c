@@ -86,7 +86,14 @@ static ssize_t relay_take_queue(struct stream *s, struct side *sd, struct chan *
 		sd->rx += n;
 		got += n;
 	}
-	sd->rx_empty = got == queued;
+	/*
+	 * Empty only if nothing is queued now: TCP may have appended new bytes to the skb being
+	 * read after FIONREAD counted it, and that skb, partly read, must not reach the verdict
+	 * (1 tunnel in about 4,000 got a stretch twice in tests/45-chaos.bats when got == queued
+	 * was taken for empty).
+	 */
+	queued = 0;
+	sd->rx_empty = got > 0 && ioctl(sd->fd, FIONREAD, &queued) == 0 && queued == 0;
 	sd->last_ms = loop_now_ms(s->ctx->loop);
 	return got;
 }
