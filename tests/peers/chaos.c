@@ -24,7 +24,9 @@
  * socket error. With an abort (either side): what arrived is a prefix, and the end is closed (EOF
  * or RST) before the deadline; writes may fail.
  *
- * The server exits once TOTAL tunnels ended; the client once its N did. Each prints one line
+ * The server exits once TOTAL tunnels ended (--conns 0: never; SIGTERM then prints its summary,
+ * a connection closed before any request byte, a health check, is not counted); the client once
+ * its N did. Each prints one line
  * "ok ..." (exit 0), or the first failures and "FAIL ..." (exit 1). --plans FILE (client): one line
  * per tunnel "ID ABORTS" where ABORTS is "-" or which sides abort ("C", "S", "CS").
  */
@@ -86,7 +88,8 @@ static struct {
 } opt = { .host = "127.0.0.1", .timeout = 120 };
 
 static int ep;
-static uint32_t done, failed, resets, open_ends, inflight;
+static volatile sig_atomic_t stop;
+static uint32_t done, failed, resets, open_ends, inflight, probes;
 static uint64_t bytes_in, bytes_out;
 static bool go_seen;
 static uint8_t buf[MAXSEG], want[MAXSEG];
@@ -338,6 +341,12 @@ static ssize_t read_head(struct end *e)
 		n = recv(e->fd, e->head + e->hlen, HEADMAX - 1 - e->hlen, 0);
 		if (n < 0 && errno == EAGAIN)
 			return 0;
+		if (n == 0 && !e->hlen && opt.server && !opt.conns) {
+			/* a health check: connected, closed, asked nothing */
+			probes++;
+			finish(e);
+			return -1;
+		}
 		if (n <= 0) {
 			fail(e, "during the upgrade: %s", n ? strerror(errno) : "EOF");
 			return -1;
@@ -505,13 +514,14 @@ static int listen_on(int port)
  */
 static void run(void)
 {
-	struct end **ends = calloc(opt.conns, sizeof(*ends));
+	bool forever = opt.server && !opt.conns;
+	struct end **ends = calloc(forever ? 1 : opt.conns, sizeof(*ends));
 	struct epoll_event evs[512];
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(opt.port) };
 	int lfd = -1;
 	uint32_t nends = 0;
 	bool said_open = false;
-	double deadline = now() + opt.timeout;
+	double deadline = forever ? 1e18 : now() + opt.timeout;
 
 	ep = epoll_create1(0);
 	if (!ends || ep < 0 || inet_pton(AF_INET, opt.host, &sa.sin_addr) != 1) {
@@ -526,7 +536,7 @@ static void run(void)
 		printf("listening %d\n", opt.port);
 		fflush(stdout);
 	}
-	while (done < opt.conns && now() < deadline) {
+	while ((forever || done < opt.conns) && now() < deadline && !stop) {
 		int n;
 
 		while (!opt.server && nends < opt.conns && inflight < INFLIGHT)
@@ -546,8 +556,12 @@ static void run(void)
 				on_event(e);
 				continue;
 			}
-			while (nends < opt.conns && (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-				e = ends[nends++] = end_new(fd);
+			while ((forever || nends < opt.conns) &&
+			       (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+				/* forever: ends are not kept (nor freed: a few hundred bytes each) */
+				e = end_new(fd);
+				if (!forever)
+					ends[nends++] = e;
 				watch(e, EPOLL_CTL_ADD);
 				server_head(e);
 			}
@@ -557,9 +571,11 @@ static void run(void)
 		if (ends[i]->state != S_DONE)
 			fail(ends[i], "still open after %.0f s (state %d, shut %d, eof %d)",
 			     opt.timeout, ends[i]->state, ends[i]->shut, ends[i]->eof);
-	if (nends < opt.conns && ++failed)
+	if (!forever && nends < opt.conns && ++failed)
 		fprintf(stderr, "chaos %s: only %u of %u tunnels started\n",
 			opt.server ? "server" : "client", nends, opt.conns);
+	if (forever)
+		opt.conns = done - probes;
 	if (opt.plans) {
 		FILE *f = fopen(opt.plans, "w");
 
@@ -587,6 +603,12 @@ static void raise_nofile(void)
 			opt.conns + 64, (unsigned long long)rl.rlim_cur);
 		exit(2);
 	}
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
 }
 
 static void usage(void)
@@ -633,7 +655,7 @@ static void parse_args(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!opt.conns || opt.port <= 0)
+	if ((!opt.conns && !opt.server) || opt.port <= 0)
 		usage();
 }
 
@@ -644,12 +666,13 @@ int main(int argc, char **argv)
 	parse_args(argc, argv);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
 	run();
 	if (failed) {
 		printf("FAIL %u of %u tunnels\n", failed, opt.conns);
 		return 1;
 	}
-	printf("ok %u tunnels, %u resets seen, %llu bytes out, %llu bytes in, %.1f s\n", done,
-	       resets, (unsigned long long)bytes_out, (unsigned long long)bytes_in, now() - t0);
+	printf("ok %u tunnels, %u resets seen, %llu bytes out, %llu bytes in, %.1f s\n",
+	       done - probes, resets, (unsigned long long)bytes_out, (unsigned long long)bytes_in, now() - t0);
 	return 0;
 }
