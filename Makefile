@@ -33,7 +33,8 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-Iinclude -Iuser -I$(OUTPUT) -I$(LLHTTP_INC) -D_GNU_SOURCE
 LDLIBS := -lbpf -lelf -lz
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+# A finding stops the daemon (UBSan would only print and go on), so that a test fails on it.
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 

@@ -61,7 +61,7 @@ struct wsplice_event {
 enum wsplice_stat {
 	WSPLICE_STAT_REDIRECTED,	/* skbs redirected to the peer */
 	WSPLICE_STAT_REDIRECTED_BYTES,	/* bytes redirected to the peer */
-	WSPLICE_STAT_EMPTY_SKB,		/* zero-length skb (FIN) passed to the socket */
+	WSPLICE_STAT_EMPTY_SKB,		/* zero-length skb (FIN) dropped: TCP has the FIN */
 	WSPLICE_STAT_NO_STATE,		/* socket without a wsplice_sock entry: passed */
 	WSPLICE_STAT_REDIRECT_FAILED,	/* peer missing or not redirectable: passed */
 	WSPLICE_STAT_NO_LIMIT,		/* socket without a wsplice_limit entry: passed */

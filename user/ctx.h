@@ -46,6 +46,7 @@ struct ctx {
 	uint64_t next_stream_id;
 	struct counters cnt;
 	uint64_t start_ms;
+	uint64_t trimmed_at;		/* cum_conns when the heap was last trimmed */
 	bool stopping;
 	bool given_up;			/* a new process took the listeners (reload.c) */
 };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,8 +17,14 @@
 #include "reload.h"
 #include "stream.h"
 
-/* After EMFILE/ENFILE/ENOMEM, accepting pauses this long: the backlog keeps the clients. */
+/*
+ * After EMFILE/ENFILE/ENOBUFS/ENOMEM, accepting pauses this long, or until a connection closes
+ * (which gives fds and memory back): the backlog keeps the clients meanwhile. A listener that
+ * stayed in epoll would wake the loop at once, forever, for the same refused client.
+ */
 #define ACCEPT_RETRY_MS 100
+/* The condition is logged when it starts, then at most once per period with a count. */
+#define ACCEPT_LOG_MS 10000
 
 static int fe_maxconn(const struct ctx *ctx, const struct proxy *fe)
 {
@@ -42,10 +49,47 @@ static void listener_pause(struct listener *l)
 void listeners_resume(struct ctx *ctx)
 {
 	for (struct listener *l = ctx->listeners; l; l = l->next)
-		if (l->paused && !loop_timer_armed(&l->retry) && may_accept(l)) {
+		if (l->paused && may_accept(l)) {
+			loop_timer_del(ctx->loop, &l->retry);
 			l->paused = false;
 			loop_mod_fd(ctx->loop, &l->fh, EPOLLIN);
 		}
+}
+
+/*
+ * Out of fds or memory: one warning when it starts (with the fd limit, the usual cause), then
+ * one per ACCEPT_LOG_MS while it lasts, saying how many accepts failed meanwhile.
+ */
+static void accept_failed(struct listener *l, int err)
+{
+	uint64_t now = loop_now_ms(l->ctx->loop);
+	struct rlimit rl = { 0 };
+
+	if (!l->fails++) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		pr_warn("frontend '%s': accept: %s (open-files limit %llu); clients wait in the "
+			"backlog, retrying every %d ms or when a connection closes",
+			l->fe->id, strerror(err), (unsigned long long)rl.rlim_cur, ACCEPT_RETRY_MS);
+		l->fail_start_ms = l->fail_log_ms = now;
+		l->fails_logged = 1;
+	} else if (now - l->fail_log_ms >= ACCEPT_LOG_MS) {
+		pr_warn("frontend '%s': accept: %s: %u more failed accepts in %llu ms", l->fe->id,
+			strerror(err), l->fails - l->fails_logged,
+			(unsigned long long)(now - l->fail_log_ms));
+		l->fail_log_ms = now;
+		l->fails_logged = l->fails;
+	}
+	listener_pause(l);
+	loop_timer_add(l->ctx->loop, &l->retry, ACCEPT_RETRY_MS);
+}
+
+/* The backlog drained after a run of failures: the condition is over. Not at the first success,
+ * which a closing connection allows between two failures while the backlog is still full. */
+static void accept_recovered(struct listener *l)
+{
+	pr_notice("frontend '%s': accepting again after %u failed accepts in %llu ms", l->fe->id,
+		  l->fails, (unsigned long long)(loop_now_ms(l->ctx->loop) - l->fail_start_ms));
+	l->fails = 0;
 }
 
 static void retry_accept(struct loop *loop, struct timer *t)
@@ -64,6 +108,7 @@ static void listener_io(struct loop *loop, struct fd_handler *h, uint32_t events
 	int fd;
 
 	(void)events;
+	(void)loop;
 	while (may_accept(l)) {
 		len = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -74,6 +119,8 @@ static void listener_io(struct loop *loop, struct fd_handler *h, uint32_t events
 		switch (errno) {
 		case EAGAIN:
 			/* the backlog is empty */
+			if (l->fails)
+				accept_recovered(l);
 			return;
 		case EINTR:
 		case ECONNABORTED:
@@ -88,10 +135,7 @@ static void listener_io(struct loop *loop, struct fd_handler *h, uint32_t events
 		case ENOMEM:
 			/* out of fds or memory: leave clients in the backlog until some close,
 			 * rather than spin on a listener that stays readable */
-			pr_warn("frontend '%s': accept: %s; pausing %d ms", l->fe->id,
-				strerror(errno), ACCEPT_RETRY_MS);
-			listener_pause(l);
-			loop_timer_add(loop, &l->retry, ACCEPT_RETRY_MS);
+			accept_failed(l, errno);
 			return;
 		default:
 			pr_alert("frontend '%s': accept: %s", l->fe->id, strerror(errno));

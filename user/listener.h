@@ -3,6 +3,7 @@
 #define WSPLICE_LISTENER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "loop.h"
@@ -20,6 +21,9 @@ struct listener {
 	bool paused;		/* not accepting: maxconn reached or out of fds */
 	bool shut;		/* SIGTTOU: bound but not listening (listeners_shut) */
 	struct timer retry;	/* after EMFILE and friends */
+	unsigned int fails;	/* accepts failed for want of fds or memory since the last success */
+	unsigned int fails_logged;
+	uint64_t fail_start_ms, fail_log_ms;
 };
 
 /* Binds (or adopts, for fd@N) every frontend's listeners. Returns 0 or the number of failures,

@@ -617,6 +617,16 @@ static int dir_copy(struct stream *s, struct splice_dir *d, uint64_t passed)
 		if (want > d->rest.cap - d->rest.tail)
 			want = d->rest.cap - d->rest.tail;
 		n = recv(d->src_fd, d->rest.data + d->rest.tail, want, MSG_DONTWAIT);
+		/*
+		 * A socket with a psock reports its FIN as EFAULT on 6.18: the verdict queues the
+		 * FIN as an empty message, sk_msg_recvmsg() copies nothing from it and says EFAULT,
+		 * and tcp_bpf_recvmsg_parser() turns that into 0 only when the message still points
+		 * to its skb. After the source's EOF it can only be that FIN (tests/45-chaos.bats
+		 * aborted a tunnel in twelve without this). The verdict now drops the empty skb,
+		 * which also avoids it; this stays for a verdict that ever passes one again.
+		 */
+		if (n < 0 && errno == EFAULT && d->eof)
+			n = 0;
 		if (n <= 0) {
 			r = n == 0 ? 1 : (errno == EAGAIN ? 0 : -1);
 			break;

