@@ -15,7 +15,7 @@
  * they are in, to a new process only when both were built with the same value: bump it with
  * any change to a map, key, value or to what the verdict does with them.
  */
-#define WSPLICE_ABI 1
+#define WSPLICE_ABI 2
 
 /* Upper bound of sockets in the maps: two per tunnel. */
 #define WSPLICE_MAX_SOCKS 65536
