@@ -201,7 +201,8 @@ vanish() {
 	local fds0 t0 ms
 	bg srv timeout 60 $FAULTY sink "$WS"
 	wait_for_log "$LOGDIR/srv.log" '^listening'
-	proxy "$1" 2s
+	# the upload's byte count (%U) is in the line: HAProxy's httplog has only %B
+	proxy "$1" 2s "    log-format \"$LOGFMT_U\""
 	fds0=$(fd_count "$DAEMON_PID")
 
 	# No FIN, no reset: only timeout tunnel can tell the client is gone.
