@@ -39,6 +39,13 @@ static void relay_shut(struct side *src, struct chan *c, struct side *dst)
 	}
 }
 
+/* A direction whose FIN went out, or whose source ended with nothing left to send. Both
+ * sources at EOF also means both receive queues are empty, so close() sends a FIN, no reset. */
+static bool relay_done(const struct side *src, const struct chan *c, const struct side *dst)
+{
+	return dst->shut_wr || (src->eof && buf_empty(&c->in) && buf_empty(&c->out));
+}
+
 static bool relay_idle(const struct stream *s)
 {
 	return buf_empty(&s->req.in) && buf_empty(&s->req.out) && buf_empty(&s->res.in) &&
@@ -95,6 +102,10 @@ static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 {
 	if (relay_splicing(s))
 		return relay_take_queue(s, sd, c);
+	/* the last read emptied the queue: epoll (level-triggered) says when more comes, and the
+	 * I/O callback reads it before calling here */
+	if (sd->rx_empty)
+		return 0;
 	return stream_recv(s, sd, c, STREAM_BUFSIZE);
 }
 
@@ -113,6 +124,9 @@ void relay_process(struct stream *s)
 		stream_set_term(s, s->cs.err ? 'C' : 'S', 'D');
 		return stream_kill(s);
 	}
+	/* both directions finished: close() sends the FINs, shutdown() would be one more call */
+	if (relay_done(&s->cs, &s->req, &s->ss) && relay_done(&s->ss, &s->res, &s->cs))
+		return stream_kill(s);
 	relay_shut(&s->cs, &s->req, &s->ss);
 	relay_shut(&s->ss, &s->res, &s->cs);
 	if (s->cs.shut_wr && s->ss.shut_wr)

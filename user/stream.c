@@ -112,7 +112,8 @@ void side_close(struct stream *s, struct side *sd)
 {
 	if (sd->fd < 0)
 		return;
-	loop_del_fd(s->ctx->loop, &sd->fh);
+	/* close() removes it from epoll: stream sockets are never duplicated */
+	loop_forget_fd(s->ctx->loop, &sd->fh);
 	close(sd->fd);
 	sd->fd = -1;
 }
@@ -143,7 +144,6 @@ static char state_letter(const struct stream *s)
 void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
 {
 	struct stream *s = calloc(1, sizeof(*s));
-	int one = 1;
 
 	if (!s) {
 		pr_warn("frontend '%s': out of memory, connection dropped", fe->id);
@@ -157,7 +157,7 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 	s->cs.fd = fd;
 	s->ss.fd = -1;
 	loop_timer_init(&s->timer, stream_timeout);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listening socket (listener.c): accept() copies it */
 	if (loop_add_fd(ctx->loop, &s->cs.fh, fd, EPOLLIN | EPOLLRDHUP, cli_io) < 0) {
 		pr_warn("frontend '%s': epoll: %s", fe->id, strerror(errno));
 		close(fd);
@@ -970,8 +970,10 @@ static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	/* a tunnel's relay flushes (and counts) in relay_process() */
 	if ((events & EPOLLOUT) && s->st != ST_TUNNEL_USER)
 		chan_flush(s, &s->res, &s->cs);
+	/* a read that did not fill the buffer emptied the receive queue: no EAGAIN read after it
+	 * (epoll is level-triggered and says when more comes) */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		while (side_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0)
+		while (side_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0 && !s->cs.rx_empty)
 			;
 	if (s->cs.err && s->st != ST_TUNNEL_USER) {
 		set_term(s, 'C', state_letter(s));
@@ -994,7 +996,7 @@ void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 		return;
 	}
 	if (s->st == ST_CONNECT) {
-		check_connect(s);
+		check_connect(s, events);
 		if (s->st == ST_CONNECT) {
 			stream_process(s);
 			stream_update(s);
@@ -1004,7 +1006,7 @@ void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	if ((events & EPOLLOUT) && s->st != ST_TUNNEL_USER)
 		chan_flush(s, &s->req, &s->ss);
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		while (side_recv(s, &s->ss, &s->res, STREAM_BUFSIZE) > 0)
+		while (side_recv(s, &s->ss, &s->res, STREAM_BUFSIZE) > 0 && !s->ss.rx_empty)
 			;
 	stream_process(s);
 	stream_update(s);
