@@ -13,6 +13,8 @@
 void relay_tunnel_start(struct stream *s)
 {
 	s->st = ST_TUNNEL_USER;
+	/* a tunnel never goes back to HTTP */
+	stream_drop_http(s);
 
 	s->ctx->cnt.cur_tunnels++;
 	s->ctx->cnt.cum_tunnels++;
@@ -27,6 +29,11 @@ static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
 	c->fwd = buf_len(&c->in);
 	r = stream_flush(s, c, dst);
 	s->ctx->cnt.user_relay_bytes += dst->tx - before;
+	/* an idle tunnel holds no buffer (16 KiB each): the next read allocates one again */
+	if (buf_empty(&c->in))
+		buf_release(&c->in);
+	if (buf_empty(&c->out))
+		buf_release(&c->out);
 	return r;
 }
 

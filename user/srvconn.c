@@ -143,7 +143,7 @@ bool pick_server(struct stream *s, const char *base)
 	struct lb_req req = { .src = (struct sockaddr *)&s->cli_addr };
 
 	if (base) {
-		req.msg = &s->req.msg;
+		req.msg = s->req.msg;
 		req.base = base;
 	}
 	return take_server(s, lb_pick(s->be, &req));

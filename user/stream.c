@@ -135,7 +135,7 @@ static char state_letter(const struct stream *s)
 	case ST_CONNECT:
 		return 'C';
 	case ST_HTTP:
-		return s->res.msg.state == HTTP_MSG_HEAD ? 'H' : 'D';
+		return s->res.msg->state == HTTP_MSG_HEAD ? 'H' : 'D';
 	default:
 		return 'D';
 	}
@@ -144,12 +144,18 @@ static char state_letter(const struct stream *s)
 void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr_storage *addr)
 {
 	struct stream *s = calloc(1, sizeof(*s));
+	/* both messages in one block, freed as one when the stream becomes a tunnel */
+	struct http_msg *msgs = calloc(2, sizeof(*msgs));
 
-	if (!s) {
+	if (!s || !msgs) {
 		pr_warn("frontend '%s': out of memory, connection dropped", fe->id);
 		close(fd);
+		free(s);
+		free(msgs);
 		return;
 	}
+	s->req.msg = &msgs[0];
+	s->res.msg = &msgs[1];
 	s->ctx = ctx;
 	s->id = ctx->next_stream_id++;
 	s->fe = fe;
@@ -161,6 +167,7 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 	if (loop_add_fd(ctx->loop, &s->cs.fh, fd, EPOLLIN | EPOLLRDHUP, cli_io) < 0) {
 		pr_warn("frontend '%s': epoll: %s", fe->id, strerror(errno));
 		close(fd);
+		free(msgs);
 		free(s);
 		return;
 	}
@@ -184,8 +191,8 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 /* Resets per-request state; the client connection stays. */
 static void start_request(struct stream *s)
 {
-	http_msg_init(&s->req.msg, HTTP_REQUEST);
-	http_msg_init(&s->res.msg, HTTP_RESPONSE);
+	http_msg_init(s->req.msg, HTTP_REQUEST);
+	http_msg_init(s->res.msg, HTTP_RESPONSE);
 	free(s->reqline);
 	s->reqline = NULL;
 	s->status = -1;
@@ -244,6 +251,7 @@ void stream_reap(struct ctx *ctx)
 {
 	struct stream *s;
 
+
 	while ((s = ctx->dead)) {
 		ctx->dead = s->next;
 		buf_release(&s->req.in);
@@ -251,8 +259,16 @@ void stream_reap(struct ctx *ctx)
 		buf_release(&s->res.in);
 		buf_release(&s->res.out);
 		free(s->reqline);
+		stream_drop_http(s);
 		free(s);
 	}
+}
+
+void stream_drop_http(struct stream *s)
+{
+	/* req.msg heads the block that holds both */
+	free(s->req.msg);
+	s->req.msg = s->res.msg = NULL;
 }
 
 /* The response for code: an errorfile of the backend, else of the frontend, else HAProxy's. */
@@ -294,7 +310,7 @@ void stream_error(struct stream *s, int code, char cause, char state)
 
 static void keep_reqline(struct stream *s, const char *base)
 {
-	const struct http_msg *m = &s->req.msg;
+	const struct http_msg *m = s->req.msg;
 	size_t len = m->method.len + m->url.len + 12;
 
 	s->reqline = malloc(len);
@@ -384,7 +400,7 @@ static bool put_headers(struct buf *out, const struct http_msg *m, const char *b
  */
 static bool build_request_head(struct stream *s, const char *base, const struct http_rw *rw)
 {
-	struct http_msg *m = &s->req.msg;
+	struct http_msg *m = s->req.msg;
 	struct buf *out = &s->req.out;
 	char line[64], extra[4096], ck[2048];
 	int n, elen = http_rw_format(rw, extra, sizeof(extra) - 32 - sizeof(ck));
@@ -417,11 +433,11 @@ static void local_reply(struct stream *s, int status)
 {
 	s->status = status;
 	s->local = true;
-	buf_consume(&s->req.in, s->req.msg.head_len);
+	buf_consume(&s->req.in, s->req.msg->head_len);
 	s->req.fwd = 0;
 	side_close(s, &s->ss);
 	s->idle_srv = NULL;
-	s->res.msg.state = HTTP_MSG_DONE;
+	s->res.msg->state = HTTP_MSG_DONE;
 	/* ST_HTTP ends the transaction once the response is sent and the body dropped */
 	s->st = ST_HTTP;
 }
@@ -477,7 +493,7 @@ static bool request_rules(struct stream *s, const char *base, struct http_rw *rw
 {
 	struct http_hdr hdrs[HTTP_MAX_HDRS];
 	struct acl_sample smp = { .src = (struct sockaddr *)&s->cli_addr };
-	struct http_msg *m = &s->req.msg;
+	struct http_msg *m = s->req.msg;
 	const struct http_rule *r;
 
 	if (s->fe->monitor_uri && http_uri_is(m, base, s->fe->monitor_uri)) {
@@ -510,7 +526,7 @@ static void on_request_head(struct stream *s)
 {
 	bool queue;
 	const char *base = buf_ptr(&s->req.in);
-	struct http_msg *m = &s->req.msg;
+	struct http_msg *m = s->req.msg;
 	struct http_rw rw;
 	enum ws_req ws;
 	int code;
@@ -577,9 +593,9 @@ static int chan_parse_body(struct chan *c)
 	size_t used;
 	int r;
 
-	if (c->msg.state != HTTP_MSG_BODY)
+	if (c->msg->state != HTTP_MSG_BODY)
 		return 0;
-	r = http_parse_body(&c->msg, buf_ptr(&c->in) + c->fwd, buf_len(&c->in) - c->fwd, &used);
+	r = http_parse_body(c->msg, buf_ptr(&c->in) + c->fwd, buf_len(&c->in) - c->fwd, &used);
 	c->fwd += used;
 	return r < 0 ? -1 : 0;
 }
@@ -588,7 +604,7 @@ static int chan_parse_body(struct chan *c)
  * frontend's (HAProxy's order), and the client connection's fate. */
 static bool build_response_head(struct stream *s, const char *base)
 {
-	struct http_msg *m = &s->res.msg;
+	struct http_msg *m = s->res.msg;
 	struct buf *out = &s->res.out;
 	char line[64], extra[4096];
 	struct http_rw rw;
@@ -609,7 +625,7 @@ static bool build_response_head(struct stream *s, const char *base)
 	if (s->cli_close || http_msg_needs_eof(m)) {
 		s->cli_close = true;
 		strcpy(extra + n, "connection: close\r\n");
-	} else if (s->req.msg.p.http_minor == 0) {
+	} else if (s->req.msg->p.http_minor == 0) {
 		strcpy(extra + n, "connection: keep-alive\r\n");
 	}
 	n = snprintf(line, sizeof(line), "HTTP/%d.%d %d ", m->p.http_major, m->p.http_minor,
@@ -624,12 +640,12 @@ static void on_switching(struct stream *s)
 {
 	const char *base = buf_ptr(&s->res.in);
 
-	if (!s->upgrade_req || !ws_check_response(&s->res.msg, base, s->ws_key))
+	if (!s->upgrade_req || !ws_check_response(s->res.msg, base, s->ws_key))
 		return stream_error(s, 502, 'P', 'H');
 	s->status = 101;
 	/* the head goes out as the server wrote it; what followed it in the same read is tunnel
 	 * data, which the relay sends (and counts) */
-	s->res.fwd = s->res.msg.head_len;
+	s->res.fwd = s->res.msg->head_len;
 	s->req.fwd = 0;
 	/* the head is HTTP, not tunnel data: it goes now, uncounted by the relay */
 	chan_flush(s, &s->res, &s->cs);
@@ -642,7 +658,7 @@ static void on_switching(struct stream *s)
 
 static void on_response_head(struct stream *s)
 {
-	struct http_msg *m = &s->res.msg;
+	struct http_msg *m = s->res.msg;
 	const char *base = buf_ptr(&s->res.in);
 
 	s->t_resp = loop_now_ms(s->ctx->loop);
@@ -651,7 +667,7 @@ static void on_response_head(struct stream *s)
 	if (m->status >= 100 && m->status < 200) {
 		/* interim response: relayed as it came, the final one follows */
 		s->res.fwd = m->head_len;
-		http_msg_init(&s->res.msg, HTTP_RESPONSE);
+		http_msg_init(s->res.msg, HTTP_RESPONSE);
 		return;
 	}
 	if (http_check_response(m, base))
@@ -720,8 +736,8 @@ static void process_http(struct stream *s)
 		buf_consume(&s->req.in, s->req.fwd);
 		s->req.fwd = 0;
 	}
-	if (s->res.msg.state == HTTP_MSG_HEAD) {
-		r = http_parse_head(&s->res.msg, buf_ptr(&s->res.in), buf_len(&s->res.in));
+	if (s->res.msg->state == HTTP_MSG_HEAD) {
+		r = http_parse_head(s->res.msg, buf_ptr(&s->res.in), buf_len(&s->res.in));
 		if (r < 0)
 			return stream_error(s, 502, 'P', 'H');
 		if (r == 0) {
@@ -737,14 +753,14 @@ static void process_http(struct stream *s)
 		set_term(s, 'S', 'D');
 		return stream_kill(s);
 	}
-	if (s->res.msg.state != HTTP_MSG_DONE && (s->ss.eof || s->ss.err) &&
+	if (s->res.msg->state != HTTP_MSG_DONE && (s->ss.eof || s->ss.err) &&
 	    s->res.fwd == buf_len(&s->res.in)) {
-		if (http_msg_eof(&s->res.msg) < 0) {
+		if (http_msg_eof(s->res.msg) < 0) {
 			set_term(s, 'S', 'D');
 			return stream_kill(s);
 		}
 	}
-	if (s->req.msg.state != HTTP_MSG_DONE || s->res.msg.state != HTTP_MSG_DONE)
+	if (s->req.msg->state != HTTP_MSG_DONE || s->res.msg->state != HTTP_MSG_DONE)
 		return;
 	/* the transaction ends once the client has the whole response */
 	if (chan_flush(s, &s->res, &s->cs) < 0) {
@@ -759,7 +775,7 @@ static void process_http(struct stream *s)
 
 static void process_request_head(struct stream *s)
 {
-	int r = http_parse_head(&s->req.msg, buf_ptr(&s->req.in), buf_len(&s->req.in));
+	int r = http_parse_head(s->req.msg, buf_ptr(&s->req.in), buf_len(&s->req.in));
 
 	if (r < 0)
 		return stream_error(s, 400, 'P', 'R');
@@ -888,7 +904,7 @@ void stream_update(struct stream *s)
 			when = s->queued ? 0 : now; /* queued without a timeout: wait */
 		break;
 	case ST_HTTP:
-		if (s->res.msg.state == HTTP_MSG_HEAD && s->be->timeout.server)
+		if (s->res.msg->state == HTTP_MSG_HEAD && s->be->timeout.server)
 			when = s->ss.last_ms + s->be->timeout.server;
 		else if (to->client)
 			when = s->cs.last_ms + to->client;
@@ -914,7 +930,7 @@ static void stream_timeout(struct loop *loop, struct timer *t)
 	case ST_REQ_HEAD:
 		/* the first request of a connection gets a 408; a kept-alive connection that
 		 * stays silent is closed without a word, as HAProxy does */
-		if (s->req.msg.parsed || buf_len(&s->req.in) || s->nreq == 0) {
+		if (s->req.msg->parsed || buf_len(&s->req.in) || s->nreq == 0) {
 			stream_error(s, 408, 'c', 'R');
 			break;
 		}
@@ -931,7 +947,7 @@ static void stream_timeout(struct loop *loop, struct timer *t)
 		}
 		break;
 	case ST_HTTP:
-		if (s->res.msg.state == HTTP_MSG_HEAD) {
+		if (s->res.msg->state == HTTP_MSG_HEAD) {
 			stream_error(s, 504, 's', 'H');
 			break;
 		}
