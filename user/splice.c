@@ -819,7 +819,9 @@ int splice_tunnel_start(struct stream *s)
 	if (!err)
 		err = sock_cookie(s->ss.fd, &p->dir[1].cookie);
 	/* every byte the client socket ever got went through send_some(), counted in cs.tx (two
-	 * system calls saved); the server socket may have served others before (http-reuse) */
+	 * system calls saved; an accepted socket's tcpi_bytes_acked counts data only). Not the
+	 * server socket: it may have served others before (http-reuse), and a connecting
+	 * socket's tcpi_bytes_acked counts its SYN too (measured on 6.18) */
 	if (!err)
 		err = dir_init(sp, &p->dir[0], s->cs.fd, s->ss.fd, NULL);
 	if (!err)
