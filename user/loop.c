@@ -14,6 +14,7 @@
 struct loop {
 	int epfd;
 	bool stop;
+	bool shared;		/* fds may have duplicates: loop_forget_fd() deletes too */
 	uint64_t now_ms;
 	uint32_t next_gen;
 	struct timer **heap;	/* min-heap on when_ms */
@@ -134,9 +135,15 @@ int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_
 	return 0;
 }
 
+void loop_share_fds(struct loop *loop)
+{
+	loop->shared = true;
+}
+
 void loop_forget_fd(struct loop *loop, struct fd_handler *h)
 {
-	(void)loop;
+	if (loop->shared && h->gen)
+		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 	h->gen = 0;
 	h->events = 0;
 }

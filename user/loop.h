@@ -63,6 +63,10 @@ int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_
  */
 void loop_forget_fd(struct loop *loop, struct fd_handler *h);
 
+/* From now on registered fds may have duplicates (e.g. sent to another process with
+ * SCM_RIGHTS): loop_forget_fd() then removes the registration itself, as loop_del_fd(). */
+void loop_share_fds(struct loop *loop);
+
 /* Arms (or re-arms) t to fire after ms; loop_timer_del() is a no-op on a disarmed timer. */
 void loop_timer_init(struct timer *t, timer_cb cb);
 void loop_timer_add(struct loop *loop, struct timer *t, uint64_t ms);
