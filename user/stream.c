@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,13 +82,48 @@ static ssize_t send_some(struct stream *s, struct side *sd, const char *p, size_
 	return -1;
 }
 
+/* Both at once: a head (or PROXY header) and the bytes after it leave in one system call, and in
+ * one segment when they fit. Returns what send_some() returns; the caller consumes. */
+static ssize_t send_two(struct stream *s, struct side *sd, struct chan *c)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = buf_ptr(&c->out), .iov_len = buf_len(&c->out) },
+		{ .iov_base = buf_ptr(&c->in), .iov_len = c->fwd },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n = sendmsg(sd->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n >= 0) {
+		sd->tx += n;
+		if (n)
+			sd->last_ms = loop_now_ms(s->ctx->loop);
+		return n;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	sd->err = errno;
+	return -1;
+}
+
 /* Sends c->out then the forwardable bytes of c->in to sd. Returns -1 on a write error, else 0. */
 static int chan_flush(struct stream *s, struct chan *c, struct side *sd)
 {
+	size_t head;
 	ssize_t n;
 
 	if (sd->fd < 0)
 		return 0;
+	if (!buf_empty(&c->out) && c->fwd) {
+		head = buf_len(&c->out);
+		n = send_two(s, sd, c);
+		if (n <= 0)
+			return n;
+		buf_consume(&c->out, (size_t)n < head ? (size_t)n : head);
+		if ((size_t)n > head) {
+			buf_consume(&c->in, n - head);
+			c->fwd -= n - head;
+		}
+	}
 	while (!buf_empty(&c->out)) {
 		n = send_some(s, sd, buf_ptr(&c->out), buf_len(&c->out));
 		if (n <= 0)
