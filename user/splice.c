@@ -664,13 +664,25 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 			break;
 	}
 	if (r == 1 && d->eof) {
+		struct wsplice_sock now;
+
+		/*
+		 * epoll may report the FIN before the verdict ran over bytes that came in the same
+		 * skb (tcp_fin() wakes us before tcp_data_ready() runs it), so the count measured
+		 * above may miss them. recv() returned 0 under the socket lock, after that softirq:
+		 * the count is complete now. If it moved, measure again before passing the FIN on.
+		 */
+		if (sock_state(sp, d->cookie, &now) < 0)
+			return dir_fail(s, d, "measure");
+		if (now.bytes != v.bytes)
+			return 1;
 		/* the other direction closed already: the caller ends the tunnel now and close()
 		 * sends this FIN (dst's receive queue was read to its EOF: no reset) */
 		if (!d->pair->dir[d == d->pair->dir ? 1 : 0].shut)
 			shutdown(d->dst_fd, SHUT_WR);
 		d->shut = true;
 		/* nothing follows a FIN: this direction's count is final */
-		d->pair->final_bytes[d - d->pair->dir] = v.bytes + d->copied;
+		d->pair->final_bytes[d - d->pair->dir] = now.bytes + d->copied;
 		return 0;
 	}
 	return d->paused || d->rest.data || v.passed > d->copied || (d->eof && !d->shut);
