@@ -14,7 +14,6 @@
 struct loop {
 	int epfd;
 	bool stop;
-	bool shared;		/* fds may have duplicates: loop_forget_fd() deletes too */
 	uint64_t now_ms;
 	uint32_t next_gen;
 	struct timer **heap;	/* min-heap on when_ms */
@@ -133,19 +132,6 @@ int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_
 	}
 	h->events = events;
 	return 0;
-}
-
-void loop_share_fds(struct loop *loop)
-{
-	loop->shared = true;
-}
-
-void loop_forget_fd(struct loop *loop, struct fd_handler *h)
-{
-	if (loop->shared && h->gen)
-		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, h->fd, NULL);
-	h->gen = 0;
-	h->events = 0;
 }
 
 void loop_del_fd(struct loop *loop, struct fd_handler *h)

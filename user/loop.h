@@ -54,19 +54,6 @@ void loop_del_fd(struct loop *loop, struct fd_handler *h);
  * events already queued for the old registration are dropped, as after loop_del_fd(). */
 int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_cb cb);
 
-/*
- * For an fd about to be closed: the kernel removes its registration with the file, so
- * loop_forget_fd() + close() is one system call where loop_del_fd() + close() are two (events
- * already queued for it are dropped all the same). Only for an fd that was never duplicated
- * (dup, fork, SCM_RIGHTS): a duplicate keeps the file, and so the registration and its events,
- * alive; such an fd needs loop_del_fd() before close().
- */
-void loop_forget_fd(struct loop *loop, struct fd_handler *h);
-
-/* From now on registered fds may have duplicates (e.g. sent to another process with
- * SCM_RIGHTS): loop_forget_fd() then removes the registration itself, as loop_del_fd(). */
-void loop_share_fds(struct loop *loop);
-
 /* Arms (or re-arms) t to fire after ms; loop_timer_del() is a no-op on a disarmed timer. */
 void loop_timer_init(struct timer *t, timer_cb cb);
 void loop_timer_add(struct loop *loop, struct timer *t, uint64_t ms);

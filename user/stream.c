@@ -149,8 +149,9 @@ void side_close(struct stream *s, struct side *sd)
 {
 	if (sd->fd < 0)
 		return;
-	/* close() removes it from epoll: stream sockets are never duplicated */
-	loop_forget_fd(s->ctx->loop, &sd->fh);
+	/* explicitly: close() alone would leave the registration alive when another process
+	 * holds a copy of the socket (a reload hands tunnels over), with its events pointing here */
+	loop_del_fd(s->ctx->loop, &sd->fh);
 	close(sd->fd);
 	sd->fd = -1;
 }
