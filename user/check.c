@@ -253,7 +253,7 @@ static void shutdown_sessions(struct ctx *ctx, struct server *srv)
 			continue;
 		stream_set_term(s, 'D',
 				s->st == ST_CONNECT					? 'C'
-				: s->st == ST_HTTP && s->res.msg.state == HTTP_MSG_HEAD ? 'H'
+				: s->st == ST_HTTP && s->res.msg->state == HTTP_MSG_HEAD ? 'H'
 											: 'D');
 		stream_kill(s);
 	}

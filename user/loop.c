@@ -84,6 +84,14 @@ static struct fd_handler *tag_handler(uint64_t tag)
 	return h;
 }
 
+static void new_gen(struct loop *loop, struct fd_handler *h)
+{
+	/* gen 0 means "not registered", also in its low 16 bits */
+	if ((loop->next_gen & 0xffff) == 0)
+		loop->next_gen++;
+	h->gen = loop->next_gen++;
+}
+
 int loop_add_fd(struct loop *loop, struct fd_handler *h, int fd, uint32_t events, fd_cb cb)
 {
 	struct epoll_event ev = { .events = events };
@@ -91,10 +99,7 @@ int loop_add_fd(struct loop *loop, struct fd_handler *h, int fd, uint32_t events
 	h->fd = fd;
 	h->cb = cb;
 	h->events = events;
-	/* gen 0 means "not registered", also in its low 16 bits */
-	if ((loop->next_gen & 0xffff) == 0)
-		loop->next_gen++;
-	h->gen = loop->next_gen++;
+	new_gen(loop, h);
 	ev.data.u64 = tag_pack(h);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
@@ -109,6 +114,22 @@ int loop_mod_fd(struct loop *loop, struct fd_handler *h, uint32_t events)
 		return 0;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0)
 		return -errno;
+	h->events = events;
+	return 0;
+}
+
+int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_cb cb)
+{
+	struct epoll_event ev = { .events = events };
+
+	new_gen(loop, h);
+	h->cb = cb;
+	ev.data.u64 = tag_pack(h);
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0) {
+		h->gen = 0;
+		h->events = 0;
+		return -errno;
+	}
 	h->events = events;
 	return 0;
 }

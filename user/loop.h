@@ -50,6 +50,10 @@ int loop_add_fd(struct loop *loop, struct fd_handler *h, int fd, uint32_t events
 int loop_mod_fd(struct loop *loop, struct fd_handler *h, uint32_t events);
 void loop_del_fd(struct loop *loop, struct fd_handler *h);
 
+/* New events and callback for a registered fd in one epoll_ctl (MOD instead of DEL + ADD);
+ * events already queued for the old registration are dropped, as after loop_del_fd(). */
+int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_cb cb);
+
 /* Arms (or re-arms) t to fire after ms; loop_timer_del() is a no-op on a disarmed timer. */
 void loop_timer_init(struct timer *t, timer_cb cb);
 void loop_timer_add(struct loop *loop, struct timer *t, uint64_t ms);

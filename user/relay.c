@@ -13,6 +13,8 @@
 void relay_tunnel_start(struct stream *s)
 {
 	s->st = ST_TUNNEL_USER;
+	/* a tunnel never goes back to HTTP */
+	stream_drop_http(s);
 
 	s->ctx->cnt.cur_tunnels++;
 	s->ctx->cnt.cum_tunnels++;
@@ -27,6 +29,11 @@ static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
 	c->fwd = buf_len(&c->in);
 	r = stream_flush(s, c, dst);
 	s->ctx->cnt.user_relay_bytes += dst->tx - before;
+	/* an idle tunnel holds no buffer (16 KiB each): the next read allocates one again */
+	if (buf_empty(&c->in))
+		buf_release(&c->in);
+	if (buf_empty(&c->out))
+		buf_release(&c->out);
 	return r;
 }
 
@@ -37,6 +44,13 @@ static void relay_shut(struct side *src, struct chan *c, struct side *dst)
 		shutdown(dst->fd, SHUT_WR);
 		dst->shut_wr = true;
 	}
+}
+
+/* A direction whose FIN went out, or whose source ended with nothing left to send. Both
+ * sources at EOF also means both receive queues are empty, so close() sends a FIN, no reset. */
+static bool relay_done(const struct side *src, const struct chan *c, const struct side *dst)
+{
+	return dst->shut_wr || (src->eof && buf_empty(&c->in) && buf_empty(&c->out));
 }
 
 static bool relay_idle(const struct stream *s)
@@ -102,6 +116,10 @@ static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 {
 	if (relay_splicing(s))
 		return relay_take_queue(s, sd, c);
+	/* the last read emptied the queue: epoll (level-triggered) says when more comes, and the
+	 * I/O callback reads it before calling here */
+	if (sd->rx_empty)
+		return 0;
 	return stream_recv(s, sd, c, STREAM_BUFSIZE);
 }
 
@@ -120,6 +138,9 @@ void relay_process(struct stream *s)
 		stream_set_term(s, s->cs.err ? 'C' : 'S', 'D');
 		return stream_kill(s);
 	}
+	/* both directions finished: close() sends the FINs, shutdown() would be one more call */
+	if (relay_done(&s->cs, &s->req, &s->ss) && relay_done(&s->ss, &s->res, &s->cs))
+		return stream_kill(s);
 	relay_shut(&s->cs, &s->req, &s->ss);
 	relay_shut(&s->ss, &s->res, &s->cs);
 	if (s->cs.shut_wr && s->ss.shut_wr)

@@ -77,10 +77,19 @@ static int pair_demote(struct stream *s);
 static void splice_srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
 static void splice_timer(struct loop *loop, struct timer *t);
 static void poll_timer(struct loop *loop, struct timer *t);
+static void splice_arm_timer(struct stream *s, uint64_t cli, uint64_t srv, bool half);
 
 static struct stream *pair_stream(struct splice_pair *p)
 {
 	return container_of(p, struct stream, pair);
+}
+
+/* Ends a tunnel whose sockets the stream closes right away: close() takes them out of the
+ * sockhashes, no delete needed (map_forget). */
+static void pair_end(struct stream *s, const char *term)
+{
+	s->pair.closing = true;
+	stream_tunnel_end(s, term);
 }
 
 /* --- kernel checks and set-up --------------------------------------------------------------- */
@@ -768,8 +777,25 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 			break;
 	}
 	if (r == 1 && d->eof) {
-		shutdown(d->dst_fd, SHUT_WR);
+		struct wsplice_sock now;
+
+		/*
+		 * epoll may report the FIN before the verdict ran over bytes that came in the same
+		 * skb (tcp_fin() wakes us before tcp_data_ready() runs it), so the count measured
+		 * above may miss them. recv() returned 0 under the socket lock, after that softirq:
+		 * the count is complete now. If it moved, measure again before passing the FIN on.
+		 */
+		if (sock_state(sp, d->cookie, &now) < 0)
+			return dir_fail(s, d, "measure");
+		if (now.bytes != v.bytes)
+			return 1;
+		/* the other direction closed already: the caller ends the tunnel now and close()
+		 * sends this FIN (dst's receive queue was read to its EOF: no reset) */
+		if (!d->pair->dir[d == d->pair->dir ? 1 : 0].shut)
+			shutdown(d->dst_fd, SHUT_WR);
 		d->shut = true;
+		/* nothing follows a FIN: this direction's count is final */
+		d->pair->final_bytes[d - d->pair->dir] = now.bytes + d->copied;
 		return 0;
 	}
 	return d->paused || d->rest.data || v.passed > d->copied || (d->eof && !d->shut);
@@ -785,11 +811,14 @@ static int on_event(void *arg, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	d = hash_find(sp, ev->cookie);
-	if (!d || d->paused)
+	/* (a direction whose FIN went out has nothing left to count) */
+	if (!d || d->paused || d->shut)
 		return 0;
 	r = dir_check(pair_stream(d->pair), d);
 	if (r < 0)
-		stream_tunnel_end(pair_stream(d->pair), d == &d->pair->dir[0] ? "CD" : "SD");
+		pair_end(pair_stream(d->pair), d == &d->pair->dir[0] ? "CD" : "SD");
+	else if (d->pair->dir[0].shut && d->pair->dir[1].shut)
+		pair_end(pair_stream(d->pair), "--");
 	else if (r > 0)
 		poll_add(sp, d->pair);
 	return 0;
@@ -806,29 +835,73 @@ static int sock_cookie(int fd, uint64_t *cookie)
 	return 0;
 }
 
-static int dir_init(struct splice *sp, struct splice_dir *d, int src, int dst, uint64_t peer)
+/* base: what user space handed to dst's TCP stack so far, when it knows; else TCP says. */
+static int dir_init(struct splice *sp, struct splice_dir *d, int src, int dst,
+		    const uint64_t *base)
 {
-	struct wsplice_sock v = { .peer = peer };
 	int err;
 
 	d->src_fd = src;
 	d->dst_fd = dst;
-	err = tcp_sent(dst, &d->dst_base);
-	if (err)
-		return err;
-	if (bpf_map_update_elem(sp->sock_fd, &d->cookie, &v, BPF_NOEXIST) < 0)
-		return -errno;
+	if (base) {
+		d->dst_base = *base;
+	} else {
+		err = tcp_sent(dst, &d->dst_base);
+		if (err)
+			return err;
+	}
 	reserve(sp, d, FC_FIRST);
 	d->notify_at = FC_FIRST;
-	return write_limit(sp, d);
+	return 0;
 }
 
-static void map_forget(struct splice *sp, uint64_t cookie)
+/*
+ * Both sockets' state and first flow-control marks, one batch per map (two system calls where
+ * four single updates were: bench --syscalls). Nothing reads them before the sockets join
+ * wsplice_socks.
+ */
+static int pair_write_state(struct splice *sp, struct splice_pair *p)
 {
-	bpf_map_delete_elem(sp->socks_fd, &cookie);
-	bpf_map_delete_elem(sp->targets_fd, &cookie);
-	bpf_map_delete_elem(sp->sock_fd, &cookie);
-	bpf_map_delete_elem(sp->limit_fd, &cookie);
+	uint64_t keys[2] = { p->dir[0].cookie, p->dir[1].cookie };
+	struct wsplice_sock v[2] = { { .peer = keys[1] }, { .peer = keys[0] } };
+	struct wsplice_limit lim[2] = { { .notify_at = p->dir[0].notify_at },
+					{ .notify_at = p->dir[1].notify_at } };
+	__u32 n = 2;
+
+	/* (batches take no BPF_NOEXIST; socket cookies are never reused) */
+	if (bpf_map_update_batch(sp->sock_fd, keys, v, &n, NULL) < 0)
+		return -errno;
+	n = 2;
+	if (bpf_map_update_batch(sp->limit_fd, keys, lim, &n, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Forgets a tunnel's sockets. close() removes a socket from the sockhashes itself, so sockets
+ * about to be closed skip those deletes; the hash entries keyed by cookie go in one batch per
+ * map, one by one if the batch fails (an entry a failed start never wrote).
+ */
+static void map_forget(struct splice *sp, struct splice_pair *p, bool closing)
+{
+	uint64_t keys[2] = { p->dir[0].cookie, p->dir[1].cookie };
+	int fds[2] = { sp->sock_fd, sp->limit_fd };
+	__u32 n;
+
+	for (int i = 0; i < 2; i++) {
+		if (!keys[i] || closing)
+			continue;
+		bpf_map_delete_elem(sp->socks_fd, &keys[i]);
+		bpf_map_delete_elem(sp->targets_fd, &keys[i]);
+	}
+	for (int m = 0; m < 2; m++) {
+		n = 2;
+		if (keys[0] && keys[1] && bpf_map_delete_batch(fds[m], keys, &n, NULL) == 0)
+			continue;
+		for (int i = 0; i < 2; i++)
+			if (keys[i])
+				bpf_map_delete_elem(fds[m], &keys[i]);
+	}
 }
 
 /* Inserts both sockets, targets first: a verdict may run as soon as a socket is in
@@ -851,13 +924,11 @@ static int insert_pair(struct splice *sp, struct splice_pair *p)
 	return 0;
 }
 
-static void undo_start(struct splice *sp, struct splice_pair *p)
+static void undo_start(struct splice *sp, struct splice_pair *p, bool closing)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		reserve(sp, &p->dir[i], 0);
-		if (p->dir[i].cookie)
-			map_forget(sp, p->dir[i].cookie);
-	}
+	map_forget(sp, p, closing);
 }
 
 int splice_tunnel_start(struct stream *s)
@@ -875,10 +946,16 @@ int splice_tunnel_start(struct stream *s)
 	err = sock_cookie(s->cs.fd, &p->dir[0].cookie);
 	if (!err)
 		err = sock_cookie(s->ss.fd, &p->dir[1].cookie);
+	/* every byte the client socket ever got went through send_some(), counted in cs.tx (two
+	 * system calls saved; an accepted socket's tcpi_bytes_acked counts data only). Not the
+	 * server socket: it may have served others before (http-reuse), and a connecting
+	 * socket's tcpi_bytes_acked counts its SYN too (measured on 6.18) */
 	if (!err)
-		err = dir_init(sp, &p->dir[0], s->cs.fd, s->ss.fd, p->dir[1].cookie);
+		err = dir_init(sp, &p->dir[0], s->cs.fd, s->ss.fd, NULL);
 	if (!err)
-		err = dir_init(sp, &p->dir[1], s->ss.fd, s->cs.fd, p->dir[0].cookie);
+		err = dir_init(sp, &p->dir[1], s->ss.fd, s->cs.fd, &s->cs.tx);
+	if (!err)
+		err = pair_write_state(sp, p);
 	if (!err)
 		err = insert_pair(sp, p);
 	if (err) {
@@ -888,7 +965,7 @@ int splice_tunnel_start(struct stream *s)
 		log_msg(err == -EOPNOTSUPP ? LOG_LVL_DEBUG : LOG_LVL_WARNING,
 			"frontend '%s': splice: %s; tunnel stays in user space", s->fe->id,
 			strerror(-err));
-		undo_start(sp, p);
+		undo_start(sp, p, false);
 		return err;
 	}
 	p->inserted = true;
@@ -898,11 +975,10 @@ int splice_tunnel_start(struct stream *s)
 	 * over them, in order (sockmap-notes.md, handover step 4) */
 	setsockopt(s->cs.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	setsockopt(s->ss.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	/* EPOLLIN would wake us once per skb; only the FIN and errors matter now */
-	loop_del_fd(loop, &s->cs.fh);
-	loop_del_fd(loop, &s->ss.fh);
-	loop_add_fd(loop, &s->cs.fh, s->cs.fd, EPOLLRDHUP, splice_cli_io);
-	loop_add_fd(loop, &s->ss.fh, s->ss.fd, EPOLLRDHUP, splice_srv_io);
+	/* EPOLLIN would wake us once per skb; only the FIN and errors matter now, each once
+	 * (edge-triggered: a FIN stays readable and would wake us forever) */
+	loop_rebind_fd(loop, &s->cs.fh, EPOLLRDHUP | EPOLLET, splice_cli_io);
+	loop_rebind_fd(loop, &s->ss.fh, EPOLLRDHUP | EPOLLET, splice_srv_io);
 	buf_release(&s->req.in);
 	buf_release(&s->req.out);
 	buf_release(&s->res.in);
@@ -911,7 +987,9 @@ int splice_tunnel_start(struct stream *s)
 	s->ctx->cnt.cur_spliced++;
 	s->ctx->cnt.cum_spliced++;
 	s->timer.cb = splice_timer;
-	loop_timer_add(loop, &s->timer, 0);
+	/* no byte went through the kernel yet: the deadline follows from what user space saw,
+	 * without asking the maps (splice_timer does once it falls due) */
+	splice_arm_timer(s, s->cs.last_ms, s->ss.last_ms, false);
 	return 0;
 }
 
@@ -920,8 +998,10 @@ void splice_tunnel_bytes(struct stream *s, uint64_t *c2s, uint64_t *s2c)
 	struct splice_pair *p = &s->pair;
 	struct wsplice_sock v;
 
+	/* a shut direction's count is final, recorded when its FIN went out */
 	for (int i = 0; i < 2; i++)
-		if (p->inserted && sock_state(s->ctx->splice, p->dir[i].cookie, &v) == 0)
+		if (p->inserted && !p->dir[i].shut &&
+		    sock_state(s->ctx->splice, p->dir[i].cookie, &v) == 0)
 			p->final_bytes[i] = v.bytes + p->dir[i].copied;
 	*c2s = p->final_bytes[0];
 	*s2c = p->final_bytes[1];
@@ -955,7 +1035,7 @@ void splice_tunnel_stop(struct stream *s)
 		hash_del(sp, &p->dir[i]);
 		buf_release(&p->dir[i].rest);
 	}
-	undo_start(sp, p);
+	undo_start(sp, p, p->closing);
 	p->inserted = false;
 	s->ctx->cnt.cur_spliced--;
 }
@@ -976,13 +1056,13 @@ static bool pair_poll(struct stream *s)
 			continue;
 		r = dir_check(s, d);
 		if (r < 0) {
-			stream_tunnel_end(s, i ? "SD" : "CD");
+			pair_end(s, i ? "SD" : "CD");
 			return false;
 		}
 		again |= r > 0;
 	}
 	if (p->dir[0].shut && p->dir[1].shut) {
-		stream_tunnel_end(s, "--");
+		pair_end(s, "--");
 		return false;
 	}
 	if (p->demoting && pair_drained(s)) {
@@ -1013,26 +1093,35 @@ static void splice_side_io(struct stream *s, bool client, uint32_t events)
 	struct fd_handler *h = client ? &s->cs.fh : &s->ss.fh;
 	struct splice_dir *d = &s->pair.dir[client ? 0 : 1];
 	socklen_t len = sizeof(int);
-	int err = 0;
+	int err = 0, r;
 
-	if (events & (EPOLLERR | EPOLLHUP)) {
+	/* a reset or an error always comes with EPOLLERR (tcp_poll); a HUP alone is both
+	 * directions closed, the peer's FIN after ours */
+	if (events & EPOLLERR) {
 		getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		if (err) {
 			pr_debug("stream %llu: %s side: %s", (unsigned long long)s->id,
 				 client ? "client" : "server", strerror(err));
-			return stream_tunnel_end(s, client ? "CD" : "SD");
+			return pair_end(s, client ? "CD" : "SD");
 		}
 	}
 	if (!(events & (EPOLLRDHUP | EPOLLHUP)) || d->eof)
 		return;
 	d->eof = true;
-	/* edge-triggered from now on: the FIN stays readable, and later a HUP stays */
-	loop_mod_fd(s->ctx->loop, h, EPOLLRDHUP | EPOLLET);
-	if (pair_poll(s))
+	/*
+	 * Only this direction has news; the other one is looked at by the poll timer if it is on
+	 * the poll list, else by its own events (three system calls fewer per FIN than
+	 * pair_poll()).
+	 */
+	r = dir_check(s, d);
+	if (r < 0)
+		return pair_end(s, client ? "CD" : "SD");
+	if (s->pair.dir[0].shut && s->pair.dir[1].shut)
+		return pair_end(s, "--");
+	if (r > 0)
 		poll_add(s->ctx->splice, &s->pair);
-	else if (!s->killed)
-		poll_del(s->ctx->splice, &s->pair);
-	if (!s->killed)
+	/* the half-closed timeouts, where set, replace the others from now on */
+	if (s->fe->timeout.client_fin || s->be->timeout.server_fin)
 		splice_timer(s->ctx->loop, &s->timer);
 }
 
@@ -1046,6 +1135,21 @@ static void splice_srv_io(struct loop *loop, struct fd_handler *h, uint32_t even
 {
 	(void)loop;
 	splice_side_io(container_of(h, struct stream, ss.fh), false, events);
+}
+
+/* Arms the idle timeout from the last activity on each side (loop time), the tunnel's start
+ * counting as activity. */
+static void splice_arm_timer(struct stream *s, uint64_t cli, uint64_t srv, bool half)
+{
+	uint64_t start = s->t_connected, when;
+	char cause;
+
+	when = tunnel_deadline(s, cli > start ? cli : start, srv > start ? srv : start, half,
+			       &cause);
+	if (when)
+		loop_timer_at(s->ctx->loop, &s->timer, when);
+	else
+		loop_timer_del(s->ctx->loop, &s->timer);
 }
 
 /* Idle timeouts from the last activity BPF recorded on each socket. */
@@ -1072,7 +1176,7 @@ static void splice_timer(struct loop *loop, struct timer *t)
 	if (when <= now) {
 		char term[3] = { cause, 'D', 0 };
 
-		return stream_tunnel_end(s, term);
+		return pair_end(s, term);
 	}
 	loop_timer_at(loop, t, when);
 }

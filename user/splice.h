@@ -43,6 +43,7 @@ struct splice_pair {
 	bool polled;			/* on the poll list: a direction paused or draining */
 	bool demoting;			/* leaving the kernel for the userspace relay */
 	bool demoted;			/* left it: final_bytes holds what the kernel carried */
+	bool closing;			/* ended by splice.c: the stream closes both sockets now */
 	struct splice_pair *poll_next, *poll_prev;
 	uint64_t final_bytes[2];	/* kernel byte counts, kept once the maps forget them */
 };

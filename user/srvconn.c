@@ -145,7 +145,7 @@ bool pick_server(struct stream *s, const char *base)
 	struct lb_req req = { .src = (struct sockaddr *)&s->cli_addr };
 
 	if (base) {
-		req.msg = &s->req.msg;
+		req.msg = s->req.msg;
 		req.base = base;
 	}
 	return take_server(s, lb_pick(s->be, &req));
@@ -299,11 +299,15 @@ static void on_connected(struct stream *s)
 	s->st = ST_HTTP;
 }
 
-void check_connect(struct stream *s)
+void check_connect(struct stream *s, uint32_t events)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
+	/* writable without an error or a hangup: connected, no need to ask (one system call per
+	 * connection); otherwise SO_ERROR says why */
+	if ((events & EPOLLOUT) && !(events & (EPOLLERR | EPOLLHUP)))
+		return on_connected(s);
 	if (getsockopt(s->ss.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err)

@@ -57,7 +57,7 @@ struct chan {
 	struct buf in;		/* bytes read from the source */
 	size_t fwd;		/* leading bytes of in that may be sent as they are */
 	struct buf out;		/* bytes written by the proxy (heads, errors), sent first */
-	struct http_msg msg;
+	struct http_msg *msg;	/* the HTTP message; NULL once the stream is a tunnel */
 };
 
 struct stream {
@@ -115,6 +115,10 @@ void stream_new(struct ctx *ctx, struct proxy *fe, int fd, const struct sockaddr
 
 /* Ends a stream now: closes both sockets, logs, and frees it before the next epoll_wait. */
 void stream_kill(struct stream *s);
+
+/* A tunnel has no more HTTP to parse: frees the messages (3.7 KiB, four fifths of an idle
+ * tunnel's memory in the daemon). */
+void stream_drop_http(struct stream *s);
 
 /* Called by splice.c when a spliced tunnel leaves the kernel: the userspace relay takes over. */
 void stream_tunnel_to_user(struct stream *s);

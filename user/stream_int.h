@@ -26,6 +26,7 @@ bool pick_server(struct stream *s, const char *base);
 bool reuse_pooled(struct stream *s);
 void connect_server(struct stream *s);
 void connect_failed(struct stream *s, int err, bool timeout);
-void check_connect(struct stream *s);
+/* The connect's outcome, from the events epoll reported on the server socket. */
+void check_connect(struct stream *s, uint32_t events);
 
 #endif /* WSPLICE_STREAM_INT_H */

@@ -20,6 +20,7 @@ struct opts {
 	double settle;	 /* idle: seconds between opening and sampling memory */
 	uint64_t bytes;	 /* bulk: bytes each way */
 	int threads;	 /* churn: client threads */
+	int tunnels;	 /* churn: a fixed number of tunnels instead of a window (0: window) */
 	int proxy_pid;	 /* 0 for the direct target */
 	int echo_pid;
 	unsigned deadline; /* seconds after which the whole run is abandoned */

@@ -4,6 +4,9 @@
  * back, close. Tunnels completed inside the measured window count; failures are counted by step
  * and the thread goes on (a proxy that drops some handshakes under churn shows as errors, not as a
  * crash of the benchmark).
+ *
+ * --tunnels N instead: exactly N tunnels (split between the threads), no window and no timing
+ * figure; a failed one fails the run. That is what scripts/bench --syscalls counts per tunnel.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,7 +21,7 @@
 
 struct worker {
 	pthread_t th;
-	uint64_t ok, failed;
+	uint64_t ok, failed, want;
 	const char *last_err;
 	struct samples cycle;
 };
@@ -51,6 +54,24 @@ static const char *one(void)
 	return err;
 }
 
+/* --tunnels: a fixed count, every one must succeed. */
+static void *work_count(void *arg)
+{
+	struct worker *w = arg;
+
+	while (w->ok < w->want) {
+		const char *err = one();
+
+		if (err) {
+			w->failed++;
+			w->last_err = err;
+			return NULL;
+		}
+		w->ok++;
+	}
+	return NULL;
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -77,6 +98,31 @@ static void *work(void *arg)
 	return NULL;
 }
 
+static void churn_count(struct worker *w)
+{
+	uint64_t ok = 0;
+
+	phase = "churning a fixed count";
+	for (int i = 0; i < opt.threads; i++) {
+		w[i].want = opt.tunnels / opt.threads + (i < opt.tunnels % opt.threads);
+		if (pthread_create(&w[i].th, NULL, work_count, &w[i]))
+			die("pthread_create failed");
+	}
+	for (int i = 0; i < opt.threads; i++) {
+		pthread_join(w[i].th, NULL);
+		if (w[i].failed)
+			die("churn: tunnel %llu of thread %d failed: %s",
+			    (unsigned long long)w[i].ok + 1, i, w[i].last_err);
+		ok += w[i].ok;
+	}
+	jopen(NULL);
+	jstr("mode", "churn");
+	jint("threads", opt.threads);
+	jint("ok", ok);
+	jint("failed", 0);
+	jclose();
+}
+
 void mode_churn(void)
 {
 	struct worker *w = calloc(opt.threads, sizeof(*w));
@@ -87,6 +133,8 @@ void mode_churn(void)
 
 	if (!w)
 		die("out of memory");
+	if (opt.tunnels)
+		return churn_count(w);
 	win_start = now_ns() + (uint64_t)(opt.warmup * 1e9);
 	win_end = win_start + (uint64_t)(opt.duration * 1e9);
 	phase = "churning";

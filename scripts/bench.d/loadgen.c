@@ -10,6 +10,7 @@
  *   pingpong  --size 64 --warmup 0.5 --duration 5   one tunnel, one message in flight
  *   bulk      --bytes 1073741824            one tunnel, that many bytes each way at once
  *   churn     --threads 4 --warmup 0.5 --duration 5   connect, upgrade, one message, close
+ *             (--tunnels N: exactly N of them, no timing: for counting system calls)
  *
  * --port is a proxy's frontend or, for the direct target, the echo server itself. Every byte that
  * comes back is checked (a lost or duplicated byte fails the run: exit 1, reason on stderr).
@@ -55,7 +56,7 @@ static void usage(void)
 	fputs("usage: loadgen many|idle|pingpong|bulk|churn --port P [--proxy-pid N] "
 	      "[--echo-pid N]\n"
 	      "       [--conns N] [--rate R] [--size B] [--warmup S] [--duration S] [--settle S]\n"
-	      "       [--bytes B] [--threads N] [--deadline S]\n",
+	      "       [--bytes B] [--threads N] [--tunnels N] [--deadline S]\n",
 	      stderr);
 	exit(2);
 }
@@ -90,6 +91,8 @@ static void parse(int argc, char **argv)
 			opt.settle = atof(v);
 		else if (!strcmp(k, "--bytes"))
 			opt.bytes = strtoull(v, NULL, 0);
+		else if (!strcmp(k, "--tunnels"))
+			opt.tunnels = atoi(v);
 		else if (!strcmp(k, "--threads"))
 			opt.threads = atoi(v);
 		else if (!strcmp(k, "--deadline"))
@@ -98,7 +101,7 @@ static void parse(int argc, char **argv)
 			usage();
 	}
 	if (opt.port <= 0 || opt.conns <= 0 || opt.rate <= 0 || opt.size < 16 || opt.size > 65536 ||
-	    opt.threads <= 0 || opt.threads > 64 || opt.duration <= 0)
+	    opt.threads <= 0 || opt.threads > 64 || opt.duration <= 0 || opt.tunnels < 0)
 		usage();
 }
 
