@@ -15,11 +15,26 @@ count = 0
 lock = threading.Lock()
 
 
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def head_end(data):
+    """Where the HTTP head ends, past a PROXY v2 header (whose signature starts with CRLFCRLF
+    and whose length is in bytes 14-15); -1 while incomplete."""
+    start = 0
+    if data.startswith(V2_SIG[:len(data)]):
+        if len(data) < 16:
+            return -1
+        start = 16 + int.from_bytes(data[14:16], "big")
+    i = data.find(b"\r\n\r\n", start)
+    return i
+
+
 def serve(c, n):
     data = b""
     c.settimeout(5)
     try:
-        while b"\r\n\r\n" not in data:
+        while head_end(data) < 0:
             d = c.recv(65536)
             if not d:
                 break
