@@ -57,6 +57,7 @@ start_new() {
 	for ((i = 0; i < 200; i++)); do
 		if [ -s "$LOGDIR/$name.pid" ]; then
 			NEW_PID=$(head -n1 "$LOGDIR/$name.pid")
+			PIDS+=("$NEW_PID")
 			return 0
 		fi
 		sleep 0.05

@@ -108,6 +108,9 @@ start_wsplice() {
 	for ((i = 0; i < 200; i++)); do
 		if [ -s "$LOGDIR/wsplice.pid" ]; then
 			DAEMON_PID=$(head -n1 "$LOGDIR/wsplice.pid")
+			# teardown stops the daemon itself too: a sanitizer build that hangs at exit
+			# (LeakSanitizer's tracer, seen under load) must not outlive its test
+			PIDS+=("$DAEMON_PID")
 			return 0
 		fi
 		kill -0 "$wsplice_PID" 2>/dev/null || break
