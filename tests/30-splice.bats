@@ -94,7 +94,7 @@ bulk() {
 	echo "$n samples: daemon RSS max ${rss_max} KiB; kernel memory grew at most $((kdrop / 1024))" \
 		"MiB (MemAvailable fell at most $((adrop / 1024)) MiB)"
 	[ "$n" -ge 10 ]
-	[ "$rss_max" -lt $((64 * 1024)) ]
+	rss_ok "$rss_max" $((64 * 1024))
 	[ "$kdrop" -lt $((128 * 1024)) ]
 
 	# Where the bytes went (read once the tunnel is gone, so that nothing is left to count): every

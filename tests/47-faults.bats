@@ -140,7 +140,7 @@ memory_bound() {
 	read -r n rss_max kdrop <"$LOGDIR/mem.sum"
 	echo "$n samples: daemon RSS max $rss_max KiB, kernel memory grew at most $((kdrop / 1024)) MiB"
 	[ "$n" -ge 10 ]
-	[ "$rss_max" -lt $((32 * 1024)) ]
+	rss_ok "$rss_max" $((32 * 1024))
 	[ "$kdrop" -lt $((192 * 1024)) ]
 }
 

@@ -228,6 +228,23 @@ rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# sanitizer_build: true when ./wsplice was built with SANITIZE=1 (AddressSanitizer).
+sanitizer_build() {
+	ldd "$WSPLICE" 2>/dev/null | grep -q libasan
+}
+
+# rss_ok KIB LIMIT_KIB: true when the daemon's RSS KIB is below LIMIT_KIB. On a sanitizer build
+# (make test SANITIZE=1) the bound measures ASan's allocator, not ours (its quarantine keeps freed
+# memory, its shadow counts in RSS: 380 MiB for 30-splice's bulk test), so it is not checked
+# there, and the line says so; the plain build's run checks it.
+rss_ok() {
+	if sanitizer_build; then
+		echo "RSS $1 KiB: bound of $2 KiB not checked on a sanitizer build"
+		return 0
+	fi
+	[ "$1" -lt "$2" ]
+}
+
 # fd_count PID: open file descriptors of PID.
 fd_count() {
 	ls "/proc/$1/fd" | wc -l

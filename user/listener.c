@@ -219,7 +219,7 @@ void listeners_close(struct ctx *ctx)
 		loop_del_fd(ctx->loop, &l->fh);
 		loop_timer_del(ctx->loop, &l->retry);
 		close(l->fd);
-		free(l);
+		loop_free_later(ctx->loop, l);
 	}
 }
 

@@ -20,6 +20,8 @@ struct loop {
 	int nheap, heap_cap;
 	void (*before_sleep)(struct loop *loop, void *arg);
 	void *before_sleep_arg;
+	void **defer;		/* loop_free_later(): freed once the batch is dispatched */
+	int ndefer, defer_cap;
 };
 
 uint64_t loop_update_time(struct loop *loop)
@@ -52,8 +54,36 @@ struct loop *loop_new(void)
 	return loop;
 }
 
+/* Frees what loop_free_later() was given; no event of the last batch can point there now. */
+static void free_deferred(struct loop *loop)
+{
+	while (loop->ndefer)
+		free(loop->defer[--loop->ndefer]);
+}
+
+void loop_free_later(struct loop *loop, void *p)
+{
+	void **grown;
+
+	if (loop->ndefer == loop->defer_cap) {
+		int cap = loop->defer_cap ? 2 * loop->defer_cap : 16;
+
+		grown = realloc(loop->defer, cap * sizeof(*grown));
+		if (!grown) {
+			/* leak rather than let a queued event read freed memory */
+			pr_warn("loop: out of memory, %p not freed", p);
+			return;
+		}
+		loop->defer = grown;
+		loop->defer_cap = cap;
+	}
+	loop->defer[loop->ndefer++] = p;
+}
+
 void loop_free(struct loop *loop)
 {
+	free_deferred(loop);
+	free(loop->defer);
 	if (!loop)
 		return;
 	close(loop->epfd);
@@ -292,6 +322,7 @@ void loop_run(struct loop *loop)
 				continue;
 			h->cb(loop, h, evs[i].events);
 		}
+		free_deferred(loop);
 		run_timers(loop);
 	}
 }

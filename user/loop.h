@@ -41,6 +41,15 @@ struct timer {
 struct loop *loop_new(void);
 void loop_free(struct loop *loop);
 
+/*
+ * Frees p (a block holding an fd_handler, already loop_del_fd()ed) once the current batch of
+ * events has been dispatched. An event of that batch may still name the handler, and its tag is
+ * checked against the handler's memory: a callback that frees another object's handler (a
+ * signal closing the listeners, a stream taking a pooled connection) must not free it at once.
+ * Streams have their own deferred reaping (stream_reap()).
+ */
+void loop_free_later(struct loop *loop, void *p);
+
 /* Current CLOCK_MONOTONIC time in ms, refreshed once per iteration (cheap to call). */
 uint64_t loop_now_ms(const struct loop *loop);
 uint64_t loop_update_time(struct loop *loop);

@@ -30,8 +30,8 @@ static void unlink_idle(struct idle_conn *c)
 	c->srv->nidle--;
 }
 
-/* Forgets the entry; closes its fd unless keep. Each fd has one event per batch at most, so
- * the entry can be freed at once. */
+/* Forgets the entry; closes its fd unless keep. A stream that takes the connection does so from
+ * its own callback, and the entry's event may follow in the same batch: freed after it. */
 static int drop(struct idle_conn *c, bool keep)
 {
 	int fd = c->fh.fd;
@@ -39,7 +39,7 @@ static int drop(struct idle_conn *c, bool keep)
 	unlink_idle(c);
 	loop_del_fd(c->ctx->loop, &c->fh);
 	loop_timer_del(c->ctx->loop, &c->purge);
-	free(c);
+	loop_free_later(c->ctx->loop, c);
 	if (!keep) {
 		close(fd);
 		return -1;

@@ -45,7 +45,7 @@ static void cli_close(struct cli *c)
 	loop_del_fd(c->ctx->loop, &c->fh);
 	close(c->fh.fd);
 	buf_release(&c->out);
-	free(c);
+	loop_free_later(c->ctx->loop, c);
 }
 
 /* Runs one line; prompt and quit are the session's, the rest cli.c's. */
