@@ -10,7 +10,9 @@ FUZZ_SECS=15
 setup_file() {
 	load helpers
 	command -v clang >/dev/null || return 0
-	sanitizer_build && return 0
+	if sanitizer_build; then
+		return 0
+	fi
 	timeout 600 make -s -C "$BATS_TEST_DIRNAME/.." fuzz-build >&2
 }
 
@@ -20,7 +22,9 @@ setup() {
 	command -v clang >/dev/null || skip "clang is not installed"
 	# the harnesses are the same binaries in both runs (always built with ASan and UBSan, apart
 	# from the daemon): the plain make test runs them, CI's SANITIZE=1 run would repeat it
-	sanitizer_build && skip "same harnesses as the plain run, which ran them (SANITIZE=1 build)"
+	if sanitizer_build; then
+		skip "same harnesses as the plain run, which ran them (SANITIZE=1 build)"
+	fi
 }
 
 teardown() {

@@ -449,9 +449,14 @@ static bool is_hop_header(const char *base, struct http_span name, bool upgrade)
 	return false;
 }
 
+/* A header line; the value's trailing blanks (OWS, which llhttp leaves in it) are dropped, as
+ * HAProxy forwards values: a server that does not trim them would read "chunked " as an unknown
+ * coding and the rest of the connection as garbage (tests/27-malformed.bats). */
 static bool put_header(struct buf *out, const char *name, size_t nlen, const char *value,
 		       size_t vlen)
 {
+	while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
 	return buf_append(out, name, nlen, STREAM_BUFSIZE) &&
 	       buf_append(out, ": ", 2, STREAM_BUFSIZE) &&
 	       buf_append(out, value, vlen, STREAM_BUFSIZE) &&
