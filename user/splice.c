@@ -72,6 +72,10 @@ struct splice {
 	int root_dirfd;		/* WSPLICE_PIN_ROOT, for removal after a chroot */
 };
 
+/* A spliced socket's events: EPOLLIN would wake us once per skb; only the FIN and errors
+ * matter, each once (edge-triggered: a FIN stays readable and would wake us forever). */
+#define SPLICE_EVENTS (EPOLLRDHUP | EPOLLET)
+
 static void splice_cli_io(struct loop *loop, struct fd_handler *h, uint32_t events);
 static int pair_demote(struct stream *s);
 static void splice_srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
@@ -975,10 +979,8 @@ int splice_tunnel_start(struct stream *s)
 	 * over them, in order (sockmap-notes.md, handover step 4) */
 	setsockopt(s->cs.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	setsockopt(s->ss.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	/* EPOLLIN would wake us once per skb; only the FIN and errors matter now, each once
-	 * (edge-triggered: a FIN stays readable and would wake us forever) */
-	loop_rebind_fd(loop, &s->cs.fh, EPOLLRDHUP | EPOLLET, splice_cli_io);
-	loop_rebind_fd(loop, &s->ss.fh, EPOLLRDHUP | EPOLLET, splice_srv_io);
+	loop_rebind_fd(loop, &s->cs.fh, SPLICE_EVENTS, splice_cli_io);
+	loop_rebind_fd(loop, &s->ss.fh, SPLICE_EVENTS, splice_srv_io);
 	buf_release(&s->req.in);
 	buf_release(&s->req.out);
 	buf_release(&s->res.in);
@@ -1332,10 +1334,8 @@ int splice_tunnel_adopt(struct stream *s)
 		hash_add(sp, &p->dir[i]);
 	}
 	p->inserted = true;
-	loop_add_fd(loop, &s->cs.fh, s->cs.fd, EPOLLRDHUP | (p->dir[0].eof ? EPOLLET : 0),
-		    splice_cli_io);
-	loop_add_fd(loop, &s->ss.fh, s->ss.fd, EPOLLRDHUP | (p->dir[1].eof ? EPOLLET : 0),
-		    splice_srv_io);
+	loop_add_fd(loop, &s->cs.fh, s->cs.fd, SPLICE_EVENTS, splice_cli_io);
+	loop_add_fd(loop, &s->ss.fh, s->ss.fd, SPLICE_EVENTS, splice_srv_io);
 	s->st = ST_TUNNEL_KERNEL;
 	s->ctx->cnt.cur_spliced++;
 	s->timer.cb = splice_timer;
