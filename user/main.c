@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,7 +291,9 @@ static int setup_signals(struct ctx *ctx, struct sigs *sg)
 	return loop_add_fd(ctx->loop, &sg->fh, fd, EPOLLIN, on_signal);
 }
 
-/* Removes the pidfile only while it names this process: after a reload it is the new one's. */
+/* Removes the pidfile only while it names this process: after a reload it is the new one's. A
+ * process whose tunnels a new one took (-x) leaves it alone: it may exit before the new one has
+ * written its own, and would then remove it between our read and our unlink. */
 static void remove_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -305,14 +308,25 @@ static void remove_pidfile(const char *path)
 		unlink(path);
 }
 
+/* Written aside and renamed, so that a reader never sees it empty or half written. */
 static int write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	char tmp[PATH_MAX];
+	FILE *f;
 
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "%d\n", (int)getpid());
-	return fclose(f) ? -errno : 0;
+	if (fclose(f) || rename(tmp, path) < 0) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
 }
 
 static void stop_old(const struct opts *o)
@@ -395,8 +409,12 @@ int main(int argc, char **argv)
 		reload_get_tunnels(&ctx, o.reload_sock);
 	if (stats_open(&ctx) < 0 || checks_start(&ctx) < 0)
 		goto out;
-	if (o.pidfile && write_pidfile(o.pidfile) < 0)
-		pr_warn("cannot write pidfile '%s': %s", o.pidfile, strerror(errno));
+	if (o.pidfile) {
+		int err = write_pidfile(o.pidfile);
+
+		if (err < 0)
+			pr_warn("cannot write pidfile '%s': %s", o.pidfile, strerror(-err));
+	}
 	enable_traffic_log(&ctx);
 	sdnotify_ready();
 	stop_old(&o);
@@ -414,7 +432,7 @@ out:
 		shutdown_all(&ctx);
 		loop_free(ctx.loop);
 	}
-	if (o.pidfile && ret == 0 && !o.check_only)
+	if (o.pidfile && ret == 0 && !o.check_only && !ctx.given_up)
 		remove_pidfile(o.pidfile);
 	cfg_free(&cfg);
 	free(o.files);
