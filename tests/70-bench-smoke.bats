@@ -13,6 +13,10 @@ setup() {
 	[ -x /usr/sbin/haproxy ] || skip "HAProxy is not installed (Debian package haproxy)"
 	command -v taskset >/dev/null || skip "taskset is not installed (util-linux)"
 	command -v cc >/dev/null || skip "no C compiler to build the benchmark's tools"
+	# speed is what this script is for, and an ASan build's says nothing; the plain run ran it
+	if sanitizer_build; then
+		skip "benchmark figures of a sanitizer build mean nothing: the plain run ran it"
+	fi
 }
 
 teardown() {

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
-# The libFuzzer harnesses (tests/fuzz/fuzz_*.c) each run for 15 seconds from their seed corpus
+# The libFuzzer harnesses (tests/fuzz/fuzz_*.c) each run for 10 seconds from their seed corpus
 # (tests/fuzz/corpus/<name>/, which holds the regression seeds of the bugs they found) through
 # tests/fuzz/run: a crash, a leak, a sanitizer report or a broken invariant fails the test.
 # "make fuzz FUZZ_TIME=N" runs them longer; docs/reliability.md has the numbers of long runs.
 
-FUZZ_SECS=15
+FUZZ_SECS=10
 
 setup_file() {
 	load helpers
