@@ -646,6 +646,9 @@ static int dir_copy(struct stream *s, struct splice_dir *d, uint64_t passed)
 			break;
 		}
 		d->rest.tail += n;
+		/* no verdict stamps the activity of a source outside the sockhash (splice_timer) */
+		if (d->unspliced)
+			(d == d->pair->dir ? &s->cs : &s->ss)->last_ms = loop_now_ms(s->ctx->loop);
 	}
 	s->ctx->cnt.held_bytes += d->copied - before;
 	if (buf_empty(&d->rest))
