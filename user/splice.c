@@ -1291,6 +1291,14 @@ bool splice_adopted(const struct ctx *ctx)
 	return ctx->splice && ctx->splice->adopted;
 }
 
+/* A paused direction is held by user space until its FIN went out: one that never joined the
+ * sockhash is done then (a demoting tunnel is not movable anyway), and the tunnel can move as
+ * any half-closed one, its new process reading the spliced direction's events. */
+static bool dir_held(const struct splice_dir *d)
+{
+	return d->paused && !d->shut;
+}
+
 /*
  * A tunnel can change process when user space holds nothing of it: no direction paused or
  * draining (those are polled), none leaving the kernel, no bytes on their way.
@@ -1299,8 +1307,8 @@ bool splice_tunnel_movable(const struct stream *s)
 {
 	const struct splice_pair *p = &s->pair;
 
-	return p->inserted && !p->polled && !p->demoting && !p->dir[0].paused &&
-	       !p->dir[1].paused && !p->dir[0].rest.data && !p->dir[1].rest.data;
+	return p->inserted && !p->polled && !p->demoting && !dir_held(&p->dir[0]) &&
+	       !dir_held(&p->dir[1]) && !p->dir[0].rest.data && !p->dir[1].rest.data;
 }
 
 /*
