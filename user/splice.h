@@ -33,6 +33,7 @@ struct splice_dir {
 	uint64_t copied;		/* bytes BPF left on src that user space sent to dst */
 	struct buf rest;		/* those bytes on their way */
 	bool paused;			/* out of wsplice_socks: flow control */
+	bool unspliced;			/* never joined wsplice_socks: user space copies it all */
 	bool eof;			/* FIN seen on src */
 	bool shut;			/* FIN propagated: shutdown(dst, SHUT_WR) */
 };
