@@ -164,6 +164,116 @@ NOCONN="GET /ws/chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nSec-We
 	rejected user noconn "$NOCONN"
 }
 
+# --- Sec-WebSocket-Version: the server's business, not the proxy's --------------------------------
+
+# HAProxy 2.6.12, run on these bytes (std_cfg, bad_server.py raw101 behind it): the version header
+# is not looked at. Missing, 8, 13, garbage ("banana"), a list ("13, 8"), empty or repeated: the
+# request reaches the server with the header as the client wrote it (HAProxy lower-cases the
+# names), the server's 101 reaches the client, the tunnel carries bytes both ways and the log line
+# is an ordinary "101 ... ----" one. RFC 6455 4.2.2 makes the version a matter between client and
+# server (a server that does not speak it answers 426 with the versions it does), so a proxy that
+# refused here would refuse what the server accepts. wsplice must forward exactly as HAProxy does.
+VERSIONS=("" "Sec-WebSocket-Version: 8\r\n" "Sec-WebSocket-Version: 13\r\n"
+	"Sec-WebSocket-Version: banana\r\n" "Sec-WebSocket-Version: 13, 8\r\n"
+	"Sec-WebSocket-Version: \r\n" "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 8\r\n")
+
+# tunnel_exchange REQFILE OUTFILE N: sends the request, reads the 101 head and the server's bytes
+# after it, sends N bytes into the tunnel and reads their echo; writes every byte received to
+# OUTFILE, then closes.
+tunnel_exchange() {
+	timeout 20 $PY - "$FE" "$1" "$2" "$3" <<'EOF'
+import socket, sys
+port, req, out, n = int(sys.argv[1]), open(sys.argv[2], "rb").read(), sys.argv[3], int(sys.argv[4])
+after = b"raw bytes after the 101\n"
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(req)
+got = b""
+while b"\r\n\r\n" not in got or not got.endswith(after):
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+payload = bytes(i * 7 % 251 for i in range(n))
+s.sendall(payload)
+want = len(got) + n
+while len(got) < want:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+open(out, "wb").write(got)
+s.close()
+EOF
+}
+
+any_version() {
+	need_bpf "$1"
+	start_bad srv "$WS" raw101
+	start_proxy "$1"
+	local head="GET /ws/chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	local h101="HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+	local i=0 v reqlen n=3000
+	for v in "${VERSIONS[@]}"; do
+		i=$((i + 1))
+		printf "$head$v\r\n" >"$LOGDIR/v$i.req"
+		{
+			printf "$h101"
+			printf 'raw bytes after the 101\n'
+			$PY -c "import sys; sys.stdout.buffer.write(bytes(i * 7 % 251 for i in range($n)))"
+		} >"$LOGDIR/v$i.want"
+		tunnel_exchange "$LOGDIR/v$i.req" "$LOGDIR/v$i.out" "$n"
+		echo "case $i: $v"
+		# the client gets the server's 101 byte for byte, then the tunnel both ways
+		cmp "$LOGDIR/v$i.out" "$LOGDIR/v$i.want"
+		# the server got the request as the client wrote it: the version lines untouched
+		cmp "$LOGDIR/srv.rec/$i.head" "$LOGDIR/v$i.req"
+		# an ordinary tunnel's log line: the 129-byte head, the 24 bytes after it and the echo
+		# to the client; the request and the bytes sent from it (HAProxy counts its HTX form
+		# of the heads: 3 more to the client)
+		reqlen=$(stat -c %s "$LOGDIR/v$i.req")
+		wait_until 10 "grep -q ' 101 $((129 + 24 + n)) $((reqlen + n)) ---- ' '$LOGDIR/wsplice.log'"
+		[ "$(info CumTunnels)" -eq "$i" ]
+	done
+	[ "$(grep -c 'fe_main websocket_servers/s1 .* 101 .* ---- .*"GET /ws/chat HTTP/1.1"' "$LOGDIR/wsplice.log")" -eq ${#VERSIONS[@]} ]
+	# no request refused (wait_for_port's empty connection is the one "<BADREQ> CR--" line)
+	refute grep -q ' PR-- ' "$LOGDIR/wsplice.log"
+}
+
+@test "Sec-WebSocket-Version missing, 8, 13, garbage, a list, empty, twice: forwarded, tunnel made (bpf)" {
+	any_version bpf
+}
+
+@test "Sec-WebSocket-Version missing, 8, 13, garbage, a list, empty, twice: forwarded, tunnel made (userspace)" {
+	any_version user
+}
+
+# A server that speaks only version 13 (RFC 6455 4.4) answers version 8 with 426 and the versions
+# it takes; the 426 is relayed as an ordinary response, the connection stays HTTP and the client's
+# retry with version 13 on it is upgraded. HAProxy 2.6.12 gave the same bytes (names lower-cased)
+# and the log lines "426 86 ... ----" and "101 132 ... ----" (wsplice: 79 and 129, the wire bytes).
+version_retry() {
+	need_bpf "$1"
+	start_bad srv "$WS" ws13 --after ''
+	start_proxy "$1"
+	local head="GET /ws/chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	send_raw retry "${head}Sec-WebSocket-Version: 8\r\n\r\n" "${head}Sec-WebSocket-Version: 13\r\n\r\n"
+	cat -v "$LOGDIR/retry.out"
+	printf 'HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\n## open\n' >"$LOGDIR/retry.want"
+	cmp "$LOGDIR/retry.out" "$LOGDIR/retry.want"
+	grep -q $'^Sec-WebSocket-Version: 8\r$' "$LOGDIR/srv.rec/1.head"
+	grep -q $'^Sec-WebSocket-Version: 13\r$' "$LOGDIR/srv.rec/2.head"
+	log_line 'fe_main websocket_servers/s1 .* 426 79 .* ---- .*"GET /ws/chat HTTP/1.1"'
+	[ "$(info CumTunnels)" -eq 1 ]
+}
+
+@test "server 426 to Sec-WebSocket-Version 8: relayed, the retry with 13 on the same connection upgrades (bpf)" {
+	version_retry bpf
+}
+
+@test "server 426 to Sec-WebSocket-Version 8: relayed, the retry with 13 on the same connection upgrades (userspace)" {
+	version_retry user
+}
+
 # --- broken server answers --------------------------------------------------------------------------
 
 no_accept() {

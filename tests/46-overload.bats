@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Overload: more clients than maxconn wait in the accept backlog and are served as others close;
 # out of descriptors (EMFILE), the accept loop neither spins nor floods the log, keeps serving
-# what it has, and serves the waiting clients once descriptors free up.
+# what it has, and serves the waiting clients once descriptors free up; health checks without a
+# socket fail as HAProxy's do, warned once, without spinning.
 
 setup_file() {
 	load helpers
@@ -175,5 +176,70 @@ time.sleep(50)' "$FE"
 	[ "$output" = 200 ]
 	# the idle server connection kept for reuse is purged after 5 s
 	wait_until 10 '[ "$(fd_count "$DAEMON_PID")" -eq "$fds0" ]'
+	stop_wsplice
+}
+
+# Health checks without a socket. HAProxy 2.6.12, starved the same way (prlimit on its pid,
+# "server h1 ... check inter 200 fall 3 rise 2"), fails each such check as "Layer4 connection
+# problem, info: "Too many sockets on the process (Too many open files)"", takes the server DOWN
+# after fall of them (the line below, byte for byte), brings it UP after rise once descriptors
+# are back, and stays idle meanwhile; it also logs "Cannot get a server socket." and an
+# emergency "reached process FD limit" line at every probe, where wsplice warns once.
+@test "EMFILE: health checks fail as HAProxy's, one warning, no spin, the server comes back UP" {
+	local lim c0 c1
+	bg http timeout 120 $PY "$PEERS/ka_server.py" "$HT"
+	wait_for_port "$HT"
+	STATS_SOCK=$LOGDIR/wsplice.sock
+	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
+global
+    log stdout format raw local0
+    stats socket $STATS_SOCK mode 600 level admin
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend fe_main
+    bind 127.0.0.1:$FE
+    default_backend http_servers
+backend http_servers
+    server h1 127.0.0.1:$HT check inter 200 fall 3 rise 2
+EOF
+	start_wsplice "$LOGDIR/wsplice.cfg"
+	wait_for_port "$FE"
+	# (no request before: a pooled server connection purged later would free a descriptor)
+	# not one descriptor left: the limit is the lowest free fd number
+	lim=$(($(limit_for_free_slots "$DAEMON_PID" 1) - 1))
+	timeout 5 prlimit --pid "$DAEMON_PID" --nofile="$lim:$(ulimit -Hn)"
+	echo "soft limit lowered to $lim"
+	wait_for_log "$LOGDIR/wsplice.log" '^\[WARNING\] \([0-9]+\) : Server http_servers/h1 is DOWN, reason: Layer4 connection problem, info: "Too many sockets on the process \(Too many open files\)", check duration: [0-9]+ms\. 0 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\.$' 5
+
+	# Starved: a probe every 200 ms, each one failing at once, no busy loop, one warning.
+	c0=$(cpu_ticks "$DAEMON_PID")
+	sleep 3
+	c1=$(cpu_ticks "$DAEMON_PID")
+	echo "CPU over 3 s: $((c1 - c0)) ticks of $(getconf CLK_TCK)/s"
+	[ $((c1 - c0)) -lt $(($(getconf CLK_TCK) / 2)) ]
+	grep -E "health checks: socket: Too many open files \(open-files limit $lim\); checks fail until descriptors free up" "$LOGDIR/wsplice.log"
+	[ "$(grep -c 'health checks: socket:' "$LOGDIR/wsplice.log")" -eq 1 ]
+	[ "$(grep -c '^\[WARNING\].* is DOWN' "$LOGDIR/wsplice.log")" -eq 1 ]
+
+	# Descriptors back: the next probes get sockets, the server is UP after rise of them.
+	timeout 5 prlimit --pid "$DAEMON_PID" --nofile="$(ulimit -Hn):$(ulimit -Hn)"
+	wait_for_log "$LOGDIR/wsplice.log" 'health checks: sockets again after [0-9]+ probes without one in [0-9]+ ms' 5
+	wait_for_log "$LOGDIR/wsplice.log" 'Server http_servers/h1 is UP, reason: Layer4 check passed, check duration: [0-9]+ms\. 1 active and 0 backup servers online\.' 5
+	local n
+	n=$(grep -oE 'sockets again after [0-9]+ probes' "$LOGDIR/wsplice.log" | grep -oE '[0-9]+')
+	grep "sockets again after" "$LOGDIR/wsplice.log"
+	# about 15 in the 3 s and more: at least fall, not a spin's thousands
+	[ "$n" -ge 3 ]
+	[ "$n" -le 100 ]
+	stats_cmd "show stat" | grep -q '^http_servers,h1,.*,UP,'
+	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/id"
+	[ "$output" = 200 ]
+	[ "$(grep -c 'health checks: socket:' "$LOGDIR/wsplice.log")" -eq 1 ]
+	refute grep -E 'AddressSanitizer|runtime error' "$LOGDIR/wsplice.log"
 	stop_wsplice
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -480,6 +481,55 @@ static unsigned int connect_timeout(const struct srv_check *c)
 	return inter;
 }
 
+/*
+ * The process out of descriptors or socket memory: the check fails as HAProxy 2.6's does, a
+ * "Layer4 connection problem" with its info text, and counts as a failure (the server goes
+ * DOWN after "fall" of them: no connection to it could be opened either). HAProxy also logs two
+ * lines at every probe ("Cannot get a server socket." and an emergency "reached process FD
+ * limit"), a flood at inter 200 ms; wsplice warns once when the condition starts and once when
+ * a probe gets a socket again. The condition is the process's, not a server's: one state for
+ * every check of this single-threaded daemon.
+ */
+static struct {
+	unsigned int fails; /* probes without a socket since the condition started */
+	uint64_t since;
+} sock_short;
+
+static const char *sock_err_info(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return "Too many sockets on the process";
+	case ENFILE:
+		return "Too many sockets on the system";
+	case ENOBUFS:
+	case ENOMEM:
+		return "Out of system buffers";
+	default:
+		return NULL;
+	}
+}
+
+static void probe_no_socket(struct srv_check *c, int err)
+{
+	const char *what = sock_err_info(err);
+	struct rlimit rl = { 0 };
+	struct chk_result r;
+	char info[128];
+
+	if (!what)
+		return probe_fail_l4(c, err);
+	if (!sock_short.fails++) {
+		sock_short.since = c->started;
+		getrlimit(RLIMIT_NOFILE, &rl);
+		pr_warn("health checks: socket: %s (open-files limit %llu); checks fail until "
+			"descriptors free up", strerror(err), (unsigned long long)rl.rlim_cur);
+	}
+	snprintf(info, sizeof(info), "%s (%s)", what, strerror(err));
+	result(&r, false, "Layer4 connection problem", 0, info);
+	probe_done(c, &r);
+}
+
 static void probe_start(struct srv_check *c)
 {
 	struct loop *loop = c->ctx->loop;
@@ -487,7 +537,12 @@ static void probe_start(struct srv_check *c)
 	c->started = loop_now_ms(loop);
 	c->fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return probe_fail_l4(c, errno);
+		return probe_no_socket(c, errno);
+	if (sock_short.fails) {
+		pr_notice("health checks: sockets again after %u probes without one in %llu ms",
+			  sock_short.fails, (unsigned long long)(c->started - sock_short.since));
+		sock_short.fails = 0;
+	}
 	if (connect(c->fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 && errno != EINPROGRESS) {
 		int err = errno;
 

@@ -127,6 +127,12 @@ static const char *single_value(const struct http_msg *m, const char *base, cons
 	return v;
 }
 
+/*
+ * Sec-WebSocket-Version is not looked at, as in HAProxy 2.6: whatever it says (missing, 8,
+ * garbage, repeated) the request goes to the server as written. RFC 6455 4.2.2 leaves the
+ * version to the server, which answers 426 with the versions it speaks; a proxy that refused
+ * would refuse what the server might take (tests/20-handshake.bats runs every such case).
+ */
 enum ws_req ws_check_request(const struct http_msg *m, const char *base, char key[25])
 {
 	const char *v;

@@ -9,6 +9,8 @@ MODE, for every request:
   wrongaccept 101 with a Sec-WebSocket-Accept that does not match the key
   forbidden   403 with a body and Content-Length, then closes its side
   raw101      a correct 101 and, in the same send(), the bytes of --after; then echoes raw bytes
+  ws13        as raw101 when the request's only Sec-WebSocket-Version is 13, else what RFC 6455
+              4.2.2 asks of a server: 426 with "Sec-WebSocket-Version: 13", kept alive
   cl          200 with Content-Length
   chunked     200 with Transfer-Encoding: chunked, in uneven chunks
   close       200 with neither: the body ends when the server closes
@@ -119,6 +121,14 @@ class Handler(socketserver.BaseRequestHandler):
         self.record(head, body)
         s, mode = self.request, ARGS.mode
         key = headers.get("sec-websocket-key", "").encode()
+        if mode == "ws13":
+            versions = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
+                        if l.lower().startswith(b"sec-websocket-version:")]
+            if versions != [b"13"]:
+                s.sendall(b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+                          b"Content-Length: 0\r\n\r\n")
+                return True
+            mode = "raw101"
         if mode in ("noaccept", "wrongaccept", "raw101"):
             resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             if mode == "raw101":
@@ -193,7 +203,7 @@ def main():
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
-    ap.add_argument("mode", choices=["noaccept", "wrongaccept", "forbidden", "raw101", "cl",
+    ap.add_argument("mode", choices=["noaccept", "wrongaccept", "forbidden", "raw101", "ws13", "cl",
                                      "chunked", "close", "garbage", "halfhead", "tecl", "cl2"])
     ap.add_argument("--record")
     ap.add_argument("--size", type=int, default=100000)
