@@ -11,9 +11,9 @@
 
 /*
  * The kernel data path: BPF objects (bpf/wsplice.bpf.c), their pins under
- * /sys/fs/bpf/wsplice/<pid>/, and the user-space half of each spliced tunnel: handover,
- * flow control, EOF propagation, idle timeouts and teardown. docs/design.md tells the rules
- * and the measurements behind them.
+ * /sys/fs/bpf/wsplice/<pid>/, and the user-space half of each spliced tunnel: handover and
+ * teardown (splice.c), flow control, EOF propagation and idle timeouts (splice_flow.c; the two
+ * share splice_int.h). docs/design.md tells the rules and the measurements behind them.
  */
 
 struct ctx;
@@ -44,7 +44,7 @@ struct splice_pair {
 	bool polled;			/* on the poll list: a direction paused or draining */
 	bool demoting;			/* leaving the kernel for the userspace relay */
 	bool demoted;			/* left it: final_bytes holds what the kernel carried */
-	bool closing;			/* ended by splice.c: the stream closes both sockets now */
+	bool closing;			/* ended by splice_flow.c: the stream closes both sockets now */
 	struct splice_pair *poll_next, *poll_prev;
 	uint64_t final_bytes[2];	/* kernel byte counts, kept once the maps forget them */
 };
@@ -73,8 +73,9 @@ bool splice_kernel_ok(char *why, size_t whylen);
 
 /*
  * Hands a tunnel whose user-space buffers are empty to the kernel. On success the stream is in
- * ST_TUNNEL_KERNEL and splice.c owns its events and timer until it calls stream_tunnel_end().
- * Returns 0 or a negative errno (nothing changed: the caller keeps relaying in user space).
+ * ST_TUNNEL_KERNEL and splice_flow.c owns its events and timer until it calls
+ * stream_tunnel_end(). Returns 0 or a negative errno (nothing changed: the caller keeps
+ * relaying in user space).
  */
 int splice_tunnel_start(struct stream *s);
 

@@ -120,7 +120,8 @@ void stream_kill(struct stream *s);
  * tunnel's memory in the daemon). */
 void stream_drop_http(struct stream *s);
 
-/* Called by splice.c when a spliced tunnel leaves the kernel: the userspace relay takes over. */
+/* Called by splice_flow.c when a spliced tunnel leaves the kernel: the userspace relay takes
+ * over. */
 void stream_tunnel_to_user(struct stream *s);
 
 /* Called by the tunnel paths when a tunnel ends; term is the termination state. */
