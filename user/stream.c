@@ -544,6 +544,10 @@ static void on_request_head(struct stream *s)
 	if (m->te_cl)
 		s->cli_close = true;
 	s->upgrade_req = ws == WS_REQ_OK;
+	/* the frontend's httpclose holds for what its rules answer too (HAProxy closes after a
+	 * deny or return there); the backend's joins below, once it is known */
+	if (s->fe->options & PX_O_HTTPCLOSE)
+		s->cli_close = true;
 	if (!request_rules(s, base, &rw))
 		return;
 	/* the most restrictive mode of the frontend and the backend applies, as in HAProxy:
@@ -585,7 +589,7 @@ static void on_request_head(struct stream *s)
 
 /* Runs the parser over the unparsed bytes of c->in and makes them forwardable. Returns -1 on
  * a framing error, else 0. */
-static int chan_parse_body(struct chan *c)
+int chan_parse_body(struct chan *c)
 {
 	size_t used;
 	int r;
@@ -736,13 +740,15 @@ static void process_http(struct stream *s)
 	if (s->res.msg->state == HTTP_MSG_HEAD) {
 		r = http_parse_head(s->res.msg, buf_ptr(&s->res.in), buf_len(&s->res.in));
 		if (r < 0)
-			return stream_error(s, 502, 'P', 'H');
-		if (r == 0) {
-			if (s->ss.eof || s->ss.err)
-				return stream_error(s, 502, 'S', 'H');
+			stream_error(s, 502, 'P', 'H');
+		else if (r == 0 && (s->ss.eof || s->ss.err))
+			stream_error(s, 502, 'S', 'H');
+		else if (r == 0)
 			return;
-		}
-		on_response_head(s);
+		else
+			on_response_head(s);
+		/* a 502 that keeps the client connection is a complete local response: the
+		 * transaction ends below as any other */
 		if (s->st != ST_HTTP)
 			return;
 	}

@@ -16,6 +16,9 @@ struct http_rule;
 
 /* stream.c */
 void side_close(struct stream *s, struct side *sd);
+/* Runs the parser over the unparsed bytes of c->in and makes them forwardable. Returns -1 on
+ * a framing error, else 0. */
+int chan_parse_body(struct chan *c);
 void stream_update(struct stream *s);
 void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
 

@@ -38,42 +38,113 @@ static size_t reply_len(const struct stream *s, const char *page, size_t len)
 	return end ? (size_t)(end + 4 - page) : len;
 }
 
-/* Queues an error page for the client and ends the stream once it is sent. */
+/*
+ * The request is answered here: nothing of it goes to a server, and its body, if any, is read
+ * and dropped (HAProxy does the same) so that the connection can carry the next request. What
+ * of the body is already in the buffer is parsed now. Returns -1 on a framing error, else 0.
+ */
+static int drop_request(struct stream *s)
+{
+	int r;
+
+	s->local = true;
+	/* before routing, the head is still in the buffer; after it, the body bytes already
+	 * parsed (req.fwd) were meant for the server */
+	buf_consume(&s->req.in, s->st == ST_REQ_HEAD ? s->req.msg->head_len : s->req.fwd);
+	s->req.fwd = 0;
+	r = chan_parse_body(&s->req);
+	buf_consume(&s->req.in, s->req.fwd);
+	s->req.fwd = 0;
+	return r;
+}
+
+/* The local response is queued: ST_HTTP ends the transaction once it is sent and the request's
+ * body dropped (process_http() does both for a local answer). */
+static void local_done(struct stream *s)
+{
+	side_close(s, &s->ss);
+	s->idle_srv = NULL;
+	s->res.msg->state = HTTP_MSG_DONE;
+	s->st = ST_HTTP;
+}
+
+/* Answered by a rule or monitor-uri (deny, return, use-service). */
+static void local_reply(struct stream *s, int status)
+{
+	s->status = status;
+	drop_request(s);
+	local_done(s);
+}
+
+/*
+ * Whether the client connection may outlive the proxy's own error: HAProxy 2.6 keeps it after a
+ * 502, 503 or 504 once the request head was read (the table in docs/http.md), unless the
+ * client, httpclose or a stop says close. A 400, 408, 422 or 500 closes it.
+ */
+static bool error_may_keep_alive(const struct stream *s, int code)
+{
+	unsigned int opts = s->fe->options | (s->be ? s->be->options : 0);
+
+	if (code != 502 && code != 503 && code != 504)
+		return false;
+	return s->req.msg && s->req.msg->state != HTTP_MSG_HEAD && !s->cli_close &&
+	       !(opts & PX_O_HTTPCLOSE);
+}
+
+/*
+ * Appends a page to res.out (its head alone for HEAD). An HTTP/1.0 client that asked for
+ * keep-alive is told it got it, as HAProxy tells it: "connection: keep-alive" ends the head.
+ */
+static bool put_page(struct stream *s, const char *page, size_t len, bool keep)
+{
+	const char *end = memmem(page, len, "\r\n\r\n", 4);
+	size_t hlen = end ? (size_t)(end + 2 - page) : 0;
+	static const char ka[] = "connection: keep-alive\r\n";
+
+	/* an errorfile may be larger than a buffer: it goes out whole all the same */
+	size_t max = len + sizeof(ka);
+
+	len = reply_len(s, page, len);
+	if (!keep || !hlen || s->req.msg->p.http_major != 1 || s->req.msg->p.http_minor != 0)
+		return buf_append(&s->res.out, page, len, max);
+	return buf_append(&s->res.out, page, hlen, max) &&
+	       buf_append(&s->res.out, ka, sizeof(ka) - 1, max) &&
+	       buf_append(&s->res.out, page + hlen, len - hlen, max);
+}
+
+/*
+ * Queues an error page for the client. The stream then ends once the page is sent, or, where
+ * HAProxy keeps the connection, the page ends the transaction as a local reply does, and the
+ * next request follows on the same connection. HAProxy keeps it only when the whole request
+ * was received by then: a client still sending its body is told "connection: close".
+ */
 void stream_error(struct stream *s, int code, char cause, char state)
 {
-	bool close = true;
+	bool keep = error_may_keep_alive(s, code);
 	const char *page;
 	size_t len;
 
 	stream_set_term(s, cause, state);
-	page = error_page(s, code, close, &len);
-	len = reply_len(s, page, len);
 	s->status = code;
 	buf_release(&s->res.out);
-	if (!buf_append(&s->res.out, page, len, len))
-		close = true;
 	s->res.fwd = 0;
 	side_close(s, &s->ss);
 	release_server(s);
-	s->st = ST_CLOSING;
-}
-
-/*
- * The request is answered here (deny, return, monitor-uri): the response goes to the client,
- * nothing to a server, and the request's body, if any, is read and dropped (HAProxy does the
- * same) so that the connection can carry the next request.
- */
-static void local_reply(struct stream *s, int status)
-{
-	s->status = status;
-	s->local = true;
-	buf_consume(&s->req.in, s->req.msg->head_len);
-	s->req.fwd = 0;
-	side_close(s, &s->ss);
-	s->idle_srv = NULL;
-	s->res.msg->state = HTTP_MSG_DONE;
-	/* ST_HTTP ends the transaction once the response is sent and the body dropped */
-	s->st = ST_HTTP;
+	if (keep) {
+		/* nothing of the failed server connection stays: the head it did not take and
+		 * what it sent (a bad response) */
+		buf_release(&s->req.out);
+		buf_consume(&s->res.in, buf_len(&s->res.in));
+		keep = drop_request(s) == 0 && s->req.msg->state == HTTP_MSG_DONE;
+	}
+	page = error_page(s, code, !keep, &len);
+	if (!put_page(s, page, len, keep))
+		keep = false;
+	if (!keep) {
+		s->st = ST_CLOSING;
+		return;
+	}
+	local_done(s);
 }
 
 /* "http-request return": HAProxy's head, lower-case, a Content-Length always. */
