@@ -235,6 +235,8 @@ defaults
     ${1:-}
 frontend fe
     bind 127.0.0.1:$FE
+    http-request deny if { path_beg /deny }
+    http-request return status 200 content-type text/plain string hi if { path_beg /ret }
     use_backend b_none if { path_beg /none } || { path_beg /ws }
     use_backend b_bad if { path_beg /bad }
     use_backend b_slow if { path_beg /slow }
@@ -333,10 +335,20 @@ keepalive_errors() {
 	[ "$(grep -c ' 503 .* SC-- ' "$LOGDIR/wsplice.log")" -eq 6 ]
 }
 
-@test "a 503 before the request body is whole: 'connection: close', then close (HAProxy too)" {
+@test "an answer before the request body is whole (503, 504, deny, return): 'connection: close', then close, as HAProxy" {
 	start_err_proxy
+	local C='\r\nconnection: close\r\n\r\n'
 	send_raw part "POST /none HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"
-	diff <(printf "${P503/\\r\\n\\r\\n/\\r\\nconnection: close\\r\\n\\r\\n}"; printf '\n## closed\n') "$LOGDIR/part.out"
+	diff <(printf "${P503/\\r\\n\\r\\n/$C}"; printf '\n## closed\n') "$LOGDIR/part.out"
+	send_raw slow "GET /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"
+	diff <(printf "${P504/\\r\\n\\r\\n/$C}"; printf '\n## closed\n') "$LOGDIR/slow.out"
+	send_raw deny "POST /deny HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+	diff <(printf 'HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n\n## closed\n') "$LOGDIR/deny.out"
+	send_raw ret "POST /ret HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"
+	diff <(printf 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhi\n## closed\n') "$LOGDIR/ret.out"
+	wait_for_log "$LOGDIR/wsplice.log" ' 200 .* LR-- .*"POST /ret HTTP/1.1"'
+	grep -E ' 403 .* PR-- .*"POST /deny HTTP/1.1"' "$LOGDIR/wsplice.log"
+	grep -E ' b_slow/slow .* 504 .* sH-- .*"GET /slow HTTP/1.1"' "$LOGDIR/wsplice.log"
 }
 
 @test "400 and 408 still close the connection, as HAProxy" {

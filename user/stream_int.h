@@ -22,7 +22,8 @@ int chan_parse_body(struct chan *c);
 void stream_update(struct stream *s);
 void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
 
-/* stream_local.c. stream_error() queues an error page and ends the stream once it is sent;
+/* stream_local.c. stream_error() queues an error page and ends the stream once it is sent, or
+ * after a 502/503/504, where HAProxy keeps the client connection, only the transaction;
  * reply_page() answers with a page (deny: a denied request's, else monitor-uri's), reply_rule()
  * runs a deny, return or use-service rule. */
 void stream_error(struct stream *s, int code, char cause, char state);

@@ -41,38 +41,37 @@ static size_t reply_len(const struct stream *s, const char *page, size_t len)
 /*
  * The request is answered here: nothing of it goes to a server, and its body, if any, is read
  * and dropped (HAProxy does the same) so that the connection can carry the next request. What
- * of the body is already in the buffer is parsed now. Returns -1 on a framing error, else 0.
+ * of the body is already in the buffer is parsed now: a body not whole yet (or broken) closes
+ * the connection after the answer, with "connection: close" in it, as HAProxy 2.6 does rather
+ * than wait for the rest (docs/http.md).
  */
-static int drop_request(struct stream *s)
+static void drop_request(struct stream *s)
 {
-	int r;
-
 	s->local = true;
 	/* before routing, the head is still in the buffer; after it, the body bytes already
 	 * parsed (req.fwd) were meant for the server */
 	buf_consume(&s->req.in, s->st == ST_REQ_HEAD ? s->req.msg->head_len : s->req.fwd);
 	s->req.fwd = 0;
-	r = chan_parse_body(&s->req);
+	if (chan_parse_body(&s->req) < 0 || s->req.msg->state != HTTP_MSG_DONE)
+		s->cli_close = true;
 	buf_consume(&s->req.in, s->req.fwd);
 	s->req.fwd = 0;
-	return r;
 }
 
-/* The local response is queued: ST_HTTP ends the transaction once it is sent and the request's
- * body dropped (process_http() does both for a local answer). */
+/* The local response is queued: ST_HTTP ends the transaction once it is sent (process_http()
+ * drops what may follow of the body); a request not whole closes once the answer is sent. */
 static void local_done(struct stream *s)
 {
 	side_close(s, &s->ss);
 	s->idle_srv = NULL;
 	s->res.msg->state = HTTP_MSG_DONE;
-	s->st = ST_HTTP;
+	s->st = s->req.msg->state == HTTP_MSG_DONE ? ST_HTTP : ST_CLOSING;
 }
 
 /* Answered by a rule or monitor-uri (deny, return, use-service). */
 static void local_reply(struct stream *s, int status)
 {
 	s->status = status;
-	drop_request(s);
 	local_done(s);
 }
 
@@ -100,7 +99,6 @@ static bool put_page(struct stream *s, const char *page, size_t len, bool keep)
 	const char *end = memmem(page, len, "\r\n\r\n", 4);
 	size_t hlen = end ? (size_t)(end + 2 - page) : 0;
 	static const char ka[] = "connection: keep-alive\r\n";
-
 	/* an errorfile may be larger than a buffer: it goes out whole all the same */
 	size_t max = len + sizeof(ka);
 
@@ -135,7 +133,8 @@ void stream_error(struct stream *s, int code, char cause, char state)
 		 * what it sent (a bad response) */
 		buf_release(&s->req.out);
 		buf_consume(&s->res.in, buf_len(&s->res.in));
-		keep = drop_request(s) == 0 && s->req.msg->state == HTTP_MSG_DONE;
+		drop_request(s);
+		keep = !s->cli_close;
 	}
 	page = error_page(s, code, !keep, &len);
 	if (!put_page(s, page, len, keep))
@@ -150,11 +149,13 @@ void stream_error(struct stream *s, int code, char cause, char state)
 /* "http-request return": HAProxy's head, lower-case, a Content-Length always. */
 static void reply_return(struct stream *s, const struct http_rule *r)
 {
-	bool close = s->cli_close;
 	size_t blen = r->body ? strlen(r->body) : 0;
 	char head[512];
+	bool close;
 	int n;
 
+	drop_request(s);
+	close = s->cli_close;
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s%s%s\r\n",
 		     r->status, http_reason(r->status), blen, r->ctype ? "content-type: " : "",
 		     r->ctype ? r->ctype : "", r->ctype ? "\r\n" : "",
@@ -170,13 +171,13 @@ static void reply_return(struct stream *s, const struct http_rule *r)
 /* A page (deny, monitor-uri): an errorfile or HAProxy's. */
 void reply_page(struct stream *s, int status, bool deny)
 {
-	bool close = s->cli_close;
 	const char *page;
 	size_t len;
 
 	if (deny)
 		stream_set_term(s, 'P', 'R');
-	page = error_page(s, status, close, &len);
+	drop_request(s);
+	page = error_page(s, status, s->cli_close, &len);
 	if (!buf_append(&s->res.out, page, reply_len(s, page, len), STREAM_BUFSIZE))
 		return stream_error(s, 500, 'P', 'R');
 	local_reply(s, status);
@@ -194,6 +195,7 @@ void reply_rule(struct stream *s, const struct http_rule *r)
 		/* the only service: the metrics page, which may pass one buffer (prom.h); "LR",
 		 * locally processed, as HAProxy logs its services */
 		stream_set_term(s, 'L', 'R');
+		drop_request(s);
 		if (prom_reply(s->ctx, &s->res.out, s->head_req, s->cli_close) < 0)
 			return stream_error(s, 500, 'P', 'R');
 		return local_reply(s, 200);
