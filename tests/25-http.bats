@@ -237,6 +237,7 @@ frontend fe
     bind 127.0.0.1:$FE
     http-request deny if { path_beg /deny }
     http-request return status 200 content-type text/plain string hi if { path_beg /ret }
+    http-response set-header X-Pad $(printf 'p%.0s' {1..400}) if { path_beg /long }
     use_backend b_none if { path_beg /none } || { path_beg /ws }
     use_backend b_bad if { path_beg /bad }
     use_backend b_slow if { path_beg /slow }
@@ -312,7 +313,7 @@ keepalive_errors() {
 	done
 }
 
-@test "after a 503: pipelined request, HTTP/1.0 keep-alive, a body dropped, a client that asked to close" {
+@test "after a 503: pipelined request, HTTP/1.0 keep-alive (deny, return too), a body dropped, a client that asked to close" {
 	start_err_proxy
 	# both requests in one segment: the second is answered after the 503
 	send_raw pipe "GET /none HTTP/1.1\r\nHost: a\r\n\r\nGET /id HTTP/1.1\r\nHost: a\r\n\r\n" ""
@@ -320,6 +321,9 @@ keepalive_errors() {
 	# HTTP/1.0 with keep-alive is told it has it, as HAProxy tells it
 	send_raw h10 "GET /none HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" "GET /id HTTP/1.1\r\nHost: a\r\n\r\n"
 	diff <(printf "${P503/\\r\\n\\r\\n/\\r\\nconnection: keep-alive\\r\\n\\r\\n}"; ok_resp; printf '\n## open\n') <(norm h10)
+	# and so are the answers of deny and return (HAProxy's bytes)
+	send_raw h10r "GET /deny HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" "GET /ret HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+	diff <(printf 'HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: keep-alive\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: keep-alive\r\n\r\nhi\n## open\n') "$LOGDIR/h10r.out"
 	# a whole body (Content-Length, chunked) is read and dropped; the next request follows
 	send_raw body "POST /none HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nGET /" \
 		"POST /none HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" \
@@ -332,7 +336,11 @@ keepalive_errors() {
 	send_raw ws "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" \
 		"GET /id HTTP/1.1\r\nHost: a\r\n\r\n"
 	diff <(printf "$P503"; ok_resp; printf '\n## open\n') <(norm ws)
-	[ "$(grep -c ' 503 .* SC-- ' "$LOGDIR/wsplice.log")" -eq 6 ]
+	# a response head longer than the 503 page still fits in the buffer the page used
+	send_raw long "GET /none HTTP/1.1\r\nHost: a\r\n\r\n" "GET /long HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(grep -c '^HTTP/1.1 200 OK' "$LOGDIR/long.out")" -eq 1 ]
+	grep -q "^X-Pad: $(printf 'p%.0s' {1..400})"$'\r$' "$LOGDIR/long.out"
+	[ "$(grep -c ' 503 .* SC-- ' "$LOGDIR/wsplice.log")" -eq 7 ]
 }
 
 @test "an answer before the request body is whole (503, 504, deny, return): 'connection: close', then close, as HAProxy" {

@@ -90,20 +90,31 @@ static bool error_may_keep_alive(const struct stream *s, int code)
 	       !(opts & PX_O_HTTPCLOSE);
 }
 
+/* An HTTP/1.0 client whose connection stays is told so, as HAProxy tells it. */
+static bool says_keep_alive(const struct stream *s, bool keep)
+{
+	return keep && s->req.msg->p.http_major == 1 && s->req.msg->p.http_minor == 0;
+}
+
 /*
- * Appends a page to res.out (its head alone for HEAD). An HTTP/1.0 client that asked for
- * keep-alive is told it got it, as HAProxy tells it: "connection: keep-alive" ends the head.
+ * Appends a page to res.out (its head alone for HEAD); for an HTTP/1.0 client kept alive,
+ * "connection: keep-alive" ends the head.
  */
 static bool put_page(struct stream *s, const char *page, size_t len, bool keep)
 {
 	const char *end = memmem(page, len, "\r\n\r\n", 4);
 	size_t hlen = end ? (size_t)(end + 2 - page) : 0;
 	static const char ka[] = "connection: keep-alive\r\n";
-	/* an errorfile may be larger than a buffer: it goes out whole all the same */
-	size_t max = len + sizeof(ka);
+	size_t max;
 
+	/* room for the whole page, an errorfile larger than a buffer too, and never less than a
+	 * buffer: the buffer stays for the next response's head when the connection does */
+	if (!buf_reserve(&s->res.out, len + sizeof(ka) > STREAM_BUFSIZE ? len + sizeof(ka)
+									: STREAM_BUFSIZE))
+		return false;
+	max = s->res.out.cap;
 	len = reply_len(s, page, len);
-	if (!keep || !hlen || s->req.msg->p.http_major != 1 || s->req.msg->p.http_minor != 0)
+	if (!hlen || !says_keep_alive(s, keep))
 		return buf_append(&s->res.out, page, len, max);
 	return buf_append(&s->res.out, page, hlen, max) &&
 	       buf_append(&s->res.out, ka, sizeof(ka) - 1, max) &&
@@ -150,16 +161,18 @@ void stream_error(struct stream *s, int code, char cause, char state)
 static void reply_return(struct stream *s, const struct http_rule *r)
 {
 	size_t blen = r->body ? strlen(r->body) : 0;
+	const char *conn = "";
 	char head[512];
-	bool close;
 	int n;
 
 	drop_request(s);
-	close = s->cli_close;
+	if (s->cli_close)
+		conn = "connection: close\r\n";
+	else if (says_keep_alive(s, true))
+		conn = "connection: keep-alive\r\n";
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s%s%s\r\n",
 		     r->status, http_reason(r->status), blen, r->ctype ? "content-type: " : "",
-		     r->ctype ? r->ctype : "", r->ctype ? "\r\n" : "",
-		     close ? "connection: close\r\n" : "");
+		     r->ctype ? r->ctype : "", r->ctype ? "\r\n" : "", conn);
 	if (n < 0 || (size_t)n >= sizeof(head) ||
 	    !buf_append(&s->res.out, head, n, STREAM_BUFSIZE) ||
 	    !buf_append(&s->res.out, r->body ? r->body : "", s->head_req ? 0 : blen,
@@ -178,7 +191,7 @@ void reply_page(struct stream *s, int status, bool deny)
 		stream_set_term(s, 'P', 'R');
 	drop_request(s);
 	page = error_page(s, status, s->cli_close, &len);
-	if (!buf_append(&s->res.out, page, reply_len(s, page, len), STREAM_BUFSIZE))
+	if (!put_page(s, page, len, !s->cli_close))
 		return stream_error(s, 500, 'P', 'R');
 	local_reply(s, status);
 }
