@@ -209,6 +209,168 @@ expect_400() {
 	[ "$(status_line cl2)" = "HTTP/1.1 502 Bad Gateway" ]
 }
 
+# --- the proxy's own 502, 503 and 504 keep the client connection -------------------------------------
+
+# start_err_proxy [OPTION]: /none -> a backend whose only server refuses (retries 0), /bad -> a
+# server that answers garbage, /slow -> one that does not answer within timeout server 1s, the
+# rest -> a working keep-alive server (ka_server.py at $HT, "conn=N"). OPTION goes to defaults.
+start_err_proxy() {
+	local dead bad slow
+	dead=$(free_port)
+	bad=$(free_port)
+	slow=$(free_port)
+	bg srv timeout 120 $PY "$PEERS/ka_server.py" "$HT"
+	bg badsrv timeout 120 $PY "$PEERS/bad_server.py" "$bad" garbage
+	bg slowsrv timeout 120 $PY "$PEERS/slow_server.py" "$slow" 60
+	write_cfg "$LOGDIR/wsplice.cfg" <<EOC
+global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    ${1:-}
+frontend fe
+    bind 127.0.0.1:$FE
+    http-request deny if { path_beg /deny }
+    http-request return status 200 content-type text/plain string hi if { path_beg /ret }
+    http-response set-header X-Pad $(printf 'p%.0s' {1..400}) if { path_beg /long }
+    use_backend b_none if { path_beg /none } || { path_beg /ws }
+    use_backend b_bad if { path_beg /bad }
+    use_backend b_slow if { path_beg /slow }
+    default_backend be
+backend b_none
+    retries 0
+    server dead 127.0.0.1:$dead
+backend b_bad
+    server bad 127.0.0.1:$bad
+backend b_slow
+    timeout server 1s
+    server slow 127.0.0.1:$slow
+backend be
+    server s1 127.0.0.1:$HT
+EOC
+	wait_for_port "$HT"
+	wait_for_port "$bad"
+	wait_for_port "$slow"
+	start_wsplice "$LOGDIR/wsplice.cfg" -dS
+	wait_for_port "$FE"
+}
+
+# HAProxy 2.6's pages when it keeps the connection: lower-case, no Connection header.
+P503='HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n'
+P502='HTTP/1.1 502 Bad Gateway\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n'
+P504='HTTP/1.1 504 Gateway Time-out\r\ncontent-length: 92\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>504 Gateway Time-out</h1>\nThe server didn'"'"'t respond in time.\n</body></html>\n'
+
+# ok_resp: ka_server's answer as wsplice forwards it, normalised as norm does.
+ok_resp() {
+	printf 'HTTP/1.1 200 OK\r\nServer: X\r\nContent-Length: 7\r\n\r\nconn=N\n'
+}
+
+# norm NAME: NAME's responses without the server's Date, its Server and connection number
+# blanked out (which pooled connection a request finds is not the point here).
+norm() {
+	sed -e 's/^Server: .*\r$/Server: X\r/' -e '/^Date: /d' -e 's/^conn=[0-9]$/conn=N/' "$LOGDIR/$1.out"
+}
+
+# keepalive_errors NAME: 503, 502 and 504 on one connection, each followed by a request that
+# the working server answers; the server connection after each error is a new one (conn=1..3 on
+# the working server: nothing of the failed one is used), and the client connection stays.
+keepalive_errors() {
+	local R='GET /id HTTP/1.1\r\nHost: a\r\n\r\n'
+	send_raw "$1" "GET /none HTTP/1.1\r\nHost: a\r\n\r\n" "$R" "GET /bad HTTP/1.1\r\nHost: a\r\n\r\n" \
+		"$R" "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n" "$R"
+}
+
+@test "the proxy's own 503, 502, 504 keep the client connection, HAProxy's bytes, one log line each" {
+	start_err_proxy
+	keepalive_errors ka
+	diff <(printf "$P503"; ok_resp; printf "$P502"; ok_resp; printf "$P504"; ok_resp; printf '\n## open\n') <(norm ka)
+	wait_for_log "$LOGDIR/wsplice.log" ' b_slow/slow .* 504 .* sH-- .*"GET /slow HTTP/1.1"'
+	wait_until 5 '[ "$(grep -c "\"GET /id HTTP/1.1\"" "$LOGDIR/wsplice.log")" -eq 3 ]'
+	grep -E ' b_none/dead .* 503 .* SC-- .*"GET /none HTTP/1.1"' "$LOGDIR/wsplice.log"
+	grep -E ' b_bad/bad .* 502 .* PH-- .*"GET /bad HTTP/1.1"' "$LOGDIR/wsplice.log"
+	[ "$(grep -c ' be/s1 .* 200 .* ---- ' "$LOGDIR/wsplice.log")" -eq 3 ]
+	# the transaction of a 502 ends when its page is sent, not at the next request
+	grep -E ' b_bad/bad [0-9]+/[0-9]+/[0-9]+/-1/[0-9]{1,3} 502 ' "$LOGDIR/wsplice.log"
+}
+
+@test "option http-server-close: the same; option httpclose: the page says close and the connection closes" {
+	start_err_proxy "option http-server-close"
+	keepalive_errors hsc
+	diff <(printf "$P503"; ok_resp; printf "$P502"; ok_resp; printf "$P504"; ok_resp; printf '\n## open\n') <(norm hsc)
+	# each request on a new server connection (the first was wait_for_port's)
+	[ "$(grep -o '^conn=[0-9]*' "$LOGDIR/hsc.out" | tr '\n' ' ')" = "conn=2 conn=3 conn=4 " ]
+	common_teardown
+	start_err_proxy "option httpclose"
+	for p in none bad slow; do
+		send_raw "hc$p" "GET /$p HTTP/1.1\r\nHost: a\r\n\r\n"
+		grep -q '^connection: close' "$LOGDIR/hc$p.out"
+		[ "$(tail -n1 "$LOGDIR/hc$p.out")" = "## closed" ]
+	done
+}
+
+@test "after a 503: pipelined request, HTTP/1.0 keep-alive (deny, return too), a body dropped, a client that asked to close" {
+	start_err_proxy
+	# both requests in one segment: the second is answered after the 503
+	send_raw pipe "GET /none HTTP/1.1\r\nHost: a\r\n\r\nGET /id HTTP/1.1\r\nHost: a\r\n\r\n" ""
+	diff <(printf "$P503"; ok_resp; printf '\n## open\n') <(norm pipe)
+	# HTTP/1.0 with keep-alive is told it has it, as HAProxy tells it
+	send_raw h10 "GET /none HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" "GET /id HTTP/1.1\r\nHost: a\r\n\r\n"
+	diff <(printf "${P503/\\r\\n\\r\\n/\\r\\nconnection: keep-alive\\r\\n\\r\\n}"; ok_resp; printf '\n## open\n') <(norm h10)
+	# and so are the answers of deny and return (HAProxy's bytes)
+	send_raw h10r "GET /deny HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" "GET /ret HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+	diff <(printf 'HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: keep-alive\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: keep-alive\r\n\r\nhi\n## open\n') "$LOGDIR/h10r.out"
+	# a whole body (Content-Length, chunked) is read and dropped; the next request follows
+	send_raw body "POST /none HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nGET /" \
+		"POST /none HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" \
+		"GET /id HTTP/1.1\r\nHost: a\r\n\r\n"
+	diff <(printf "$P503$P503"; ok_resp; printf '\n## open\n') <(norm body)
+	# Connection: close from the client: "connection: close", then close
+	send_raw cc "GET /none HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+	diff <(printf "${P503/\\r\\n\\r\\n/\\r\\nconnection: close\\r\\n\\r\\n}"; printf '\n## closed\n') "$LOGDIR/cc.out"
+	# an upgrade request that gets a 503 keeps the connection too
+	send_raw ws "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" \
+		"GET /id HTTP/1.1\r\nHost: a\r\n\r\n"
+	diff <(printf "$P503"; ok_resp; printf '\n## open\n') <(norm ws)
+	# a response head longer than the 503 page still fits in the buffer the page used
+	send_raw long "GET /none HTTP/1.1\r\nHost: a\r\n\r\n" "GET /long HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(grep -c '^HTTP/1.1 200 OK' "$LOGDIR/long.out")" -eq 1 ]
+	grep -q "^X-Pad: $(printf 'p%.0s' {1..400})"$'\r$' "$LOGDIR/long.out"
+	[ "$(grep -c ' 503 .* SC-- ' "$LOGDIR/wsplice.log")" -eq 7 ]
+}
+
+@test "an answer before the request body is whole (503, 504, deny, return): 'connection: close', then close, as HAProxy" {
+	start_err_proxy
+	local C='\r\nconnection: close\r\n\r\n'
+	send_raw part "POST /none HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"
+	diff <(printf "${P503/\\r\\n\\r\\n/$C}"; printf '\n## closed\n') "$LOGDIR/part.out"
+	send_raw slow "GET /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"
+	diff <(printf "${P504/\\r\\n\\r\\n/$C}"; printf '\n## closed\n') "$LOGDIR/slow.out"
+	send_raw deny "POST /deny HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+	diff <(printf 'HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n\n## closed\n') "$LOGDIR/deny.out"
+	send_raw ret "POST /ret HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"
+	diff <(printf 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhi\n## closed\n') "$LOGDIR/ret.out"
+	wait_for_log "$LOGDIR/wsplice.log" ' 200 .* LR-- .*"POST /ret HTTP/1.1"'
+	grep -E ' 403 .* PR-- .*"POST /deny HTTP/1.1"' "$LOGDIR/wsplice.log"
+	grep -E ' b_slow/slow .* 504 .* sH-- .*"GET /slow HTTP/1.1"' "$LOGDIR/wsplice.log"
+}
+
+@test "400 and 408 still close the connection, as HAProxy" {
+	start_err_proxy "timeout http-request 1s"
+	send_raw bad400 "G(T / HTTP/1.1\r\nHost: a\r\n\r\n"
+	[ "$(status_line bad400)" = "HTTP/1.1 400 Bad request" ]
+	grep -q '^Connection: close' "$LOGDIR/bad400.out"
+	[ "$(tail -n1 "$LOGDIR/bad400.out")" = "## closed" ]
+	send_raw slow408 "GET /id HTTP/1.1\r\nHost: a\r\n"
+	[ "$(status_line slow408)" = "HTTP/1.1 408 Request Time-out" ]
+	grep -q '^Connection: close' "$LOGDIR/slow408.out"
+	[ "$(tail -n1 "$LOGDIR/slow408.out")" = "## closed" ]
+}
+
 # --- only the connection concerned closes ----------------------------------------------------------
 
 @test "a rejected request leaves another client's connection alone" {
@@ -332,7 +494,6 @@ RULES='    monitor-uri /mon
 	kill "$srv_PID"
 	wait "$srv_PID" || true
 	send_raw dead "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n"
-	# (wsplice closes after a 503 and says so; HAProxy 2.6 keeps the connection: docs/http.md)
 	[ "$(status_line dead)" = "HTTP/1.1 503 Service Unavailable" ]
 	grep -q '^content-length: 107' "$LOGDIR/dead.out"
 	refute grep -q '<html>' "$LOGDIR/dead.out"
@@ -389,9 +550,9 @@ backend nobody
 EOC
 	start_wsplice "$LOGDIR/wsplice.cfg" -dS
 	wait_for_port "$FE"
-	# wsplice closes after its own 503 (HAProxy keeps the connection)
+	# the connection stays after the 503, as HAProxy keeps it
 	send_raw ef "GET /none HTTP/1.1\r\nHost: a\r\n\r\n"
-	[ "$(cat "$LOGDIR/ef.out")" = $'HTTP/1.1 503 Custom\r\nContent-Length: 2\r\n\r\nhi\n## closed' ]
+	[ "$(cat "$LOGDIR/ef.out")" = $'HTTP/1.1 503 Custom\r\nContent-Length: 2\r\n\r\nhi\n## open' ]
 	send_raw deny "GET /deny HTTP/1.1\r\nHost: a\r\n\r\n"
 	[ "$(cat "$LOGDIR/deny.out")" = $'HTTP/1.1 403 Go away\r\nContent-Length: 3\r\n\r\nno\n\n## open' ]
 }

@@ -7,15 +7,28 @@
 #include "stream.h"
 
 /*
- * Internal to the stream code: stream.c (the state machine, HTTP) and srvconn.c (servers, the
- * backend queue, connecting). Not for other modules.
+ * Internal to the stream code: stream.c (the state machine, HTTP), stream_local.c (the answers
+ * the proxy gives itself) and srvconn.c (servers, the backend queue, connecting). Not for other
+ * modules.
  */
 
+struct http_rule;
+
 /* stream.c */
-void stream_error(struct stream *s, int code, char cause, char state);
 void side_close(struct stream *s, struct side *sd);
+/* Runs the parser over the unparsed bytes of c->in and makes them forwardable. Returns -1 on
+ * a framing error, else 0. */
+int chan_parse_body(struct chan *c);
 void stream_update(struct stream *s);
 void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events);
+
+/* stream_local.c. stream_error() queues an error page and ends the stream once it is sent, or
+ * after a 502/503/504, where HAProxy keeps the client connection, only the transaction;
+ * reply_page() answers with a page (deny: a denied request's, else monitor-uri's), reply_rule()
+ * runs a deny, return or use-service rule. */
+void stream_error(struct stream *s, int code, char cause, char state);
+void reply_page(struct stream *s, int status, bool deny);
+void reply_rule(struct stream *s, const struct http_rule *r);
 
 /* srvconn.c */
 void release_server(struct stream *s);
