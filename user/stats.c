@@ -209,8 +209,11 @@ void stats_close(struct ctx *ctx)
 	loop_del_fd(ctx->loop, &st->fh);
 	loop_timer_del(ctx->loop, &st->retry);
 	close(st->fd);
-	/* after a reload the path is the new process's socket: leave it */
-	if (stat(st->path, &sb) == 0 && sb.st_dev == st->dev && sb.st_ino == st->ino)
+	/* after a reload the path is the new process's socket: leave it. A process whose tunnels a
+	 * new one took (-x) never removes it: it may exit while the new one binds the same path,
+	 * and would then remove the new socket between our stat() and our unlink() */
+	if (!ctx->given_up && stat(st->path, &sb) == 0 && sb.st_dev == st->dev &&
+	    sb.st_ino == st->ino)
 		unlink(st->path);
 	free(st);
 	ctx->stats = NULL;
