@@ -65,6 +65,11 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c vmlinux.h $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -I. -MMD -MP -c $< -o $@
 
+# Kept: as intermediates (object, then skeleton) make deleted them after a build, and the next make
+# (make install in a test) rebuilt them, splice.o and the daemon, whose binary was
+# then missing for a moment to the tests running beside it.
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
