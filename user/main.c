@@ -232,6 +232,12 @@ static void on_signal(struct loop *loop, struct fd_handler *h, uint32_t events)
 
 	(void)loop;
 	(void)events;
+	/* SIGTTOU and SIGTTIN pending together come lowest number first, SIGTTIN before SIGTTOU,
+	 * whatever order they were sent in. A reload sends SIGTTOU, then SIGTTIN if the new
+	 * process failed (examples/wsplice.service): both seen in one read mean that, so the pause
+	 * goes first and the listeners end resumed (19-install saw them end paused, loaded). */
+	bool pause = false, resume = false;
+
 	while (read(h->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
 			/* soft stop: stop accepting, finish what is open */
@@ -249,15 +255,19 @@ static void on_signal(struct loop *loop, struct fd_handler *h, uint32_t events)
 		} else if (si.ssi_signo == SIGHUP) {
 			backends_dump_state(sg->ctx->cfg);
 		} else if (si.ssi_signo == SIGTTOU) {
-			listeners_shut(sg->ctx);
+			pause = true;
 		} else if (si.ssi_signo == SIGTTIN) {
-			listeners_relisten(sg->ctx);
+			resume = true;
 		} else {
 			/* no STOPPING=1 on SIGUSR1: that soft stop may be a reload's (-sf) */
 			sdnotify_stopping();
 			hard_stop(sg->ctx);
 		}
 	}
+	if (pause)
+		listeners_shut(sg->ctx);
+	if (resume)
+		listeners_relisten(sg->ctx);
 }
 
 static void before_sleep(struct loop *loop, void *arg)
