@@ -140,6 +140,9 @@ os.execv(sys.argv[2], [sys.argv[2], "-db", "-f", sys.argv[3]])
 	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP"
 	start_wsplice "$LOGDIR/w.cfg" -dS
 	wait_for_port "$WSP"
+	# wait_for_port's probe is a connection too: the dump counts it until the daemon saw it go
+	# (act 1 on a loaded machine)
+	wait_until 5 '[ "$(info CurrConns)" -eq 0 ]'
 	kill -HUP "$DAEMON_PID"
 	# HAProxy 2.6's lines (haproxy -db, kill -HUP)
 	wait_for_log "$LOGDIR/wsplice.log" "SIGHUP: Proxy http_servers has 1 active servers and 0 backup servers available\. Conn: act\(FE\+BE\): 0\+0, 0 pend \(0 unass\), tot\(FE\+BE\): 0\+0\.$"
