@@ -112,8 +112,15 @@ bulk() {
 		# carried the start, the relay the rest
 		[ "$(info SpliceDemoted)" -eq 1 ]
 		[ $((kb1 - kb0)) -gt 0 ]
+		# and the relay splices the rest through pipes (relay.c), given back at the end
+		echo "UserPipeBytes $(info UserPipeBytes), PipesUsed $(info PipesUsed)"
+		[ "$(info UserPipeBytes)" -gt $((size / 2)) ]
+		[ "$(info PipesUsed)" -eq 0 ]
 	else
 		[ "$kb1" -eq "$kb0" ]
+		# -dS turns splice(2) off too, as in HAProxy
+		[ "$(info Maxpipes)" -eq 0 ]
+		[ "$(info UserPipeBytes)" -eq 0 ]
 	fi
 
 	# The log line counts the tunnel bytes both ways.
@@ -240,6 +247,11 @@ eof_after_upload() {
 	[ "$status" -eq 0 ]
 	server_ok
 	grep -q '^ok sent=0 recv=67108864 ' "$LOGDIR/srv.log"
+	# on the BPF path the tunnel left the kernel (16 MiB behind): the FIN waited behind a pipe
+	echo "SpliceDemoted $(info SpliceDemoted), UserPipeBytes $(info UserPipeBytes)"
+	if [ "$1" = bpf ]; then
+		[ "$(info UserPipeBytes)" -gt 0 ]
+	fi
 }
 
 @test "EOF right after a 64 MiB upload loses nothing at a slow server (bpf)" {
@@ -248,6 +260,72 @@ eof_after_upload() {
 
 @test "EOF right after a 64 MiB upload loses nothing at a slow server (userspace)" {
 	eof_after_upload user
+}
+
+# --- a pipe the destination does not empty -----------------------------------------------------------
+
+# cpu_ticks PID: user + system CPU time of PID, in clock ticks (100 a second).
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# full_pipe MODE END: the server sends 64 MiB, then its FIN (END=eof) or a reset once 48 MiB are
+# out (END=reset), to a client reading 16 MiB/s. On the BPF path the tunnel leaves the kernel 16
+# MiB behind and the relay splices the rest through a pipe that stays full while the client
+# reads, with the FIN or the reset pending behind it on a socket it does not read: the daemon
+# must wait for the client without spinning (relay.c: a blocked source is edge-triggered), pass
+# the FIN on after the last byte, or end the tunnel at the reset.
+full_pipe() {
+	need_bpf "$1"
+	local c0 c1 t0 t1 st
+	start_proxy "$1"
+	if [ "$2" = eof ]; then
+		server --send 64M --shut
+	else
+		server --send 64M --abort-after 48M
+	fi
+	c0=$(cpu_ticks "$DAEMON_PID")
+	t0=$(date +%s%N)
+	if [ "$2" = eof ]; then
+		client --recv 64M --eof --rate 16M
+		[ "$status" -eq 0 ]
+		server_ok
+	else
+		client --recv 64M --rate 16M
+		[ "$status" -ne 0 ]
+	fi
+	c1=$(cpu_ticks "$DAEMON_PID")
+	t1=$(date +%s%N)
+	echo "daemon CPU $((c1 - c0)) ticks in $(((t1 - t0) / 10000000)) ticks of wall time;" \
+		"SpliceDemoted $(info SpliceDemoted), UserPipeBytes $(info UserPipeBytes)"
+	# a loop woken without end by the pending FIN took 24% (95 ticks in 401), this 1%
+	[ $(((c1 - c0) * 10)) -lt $(((t1 - t0) / 10000000)) ]
+	[ "$1" != bpf ] || [ "$(info UserPipeBytes)" -gt 0 ]
+	read -r _ _ st < <(log_fields '"GET /ws HTTP/1.1"')
+	echo "termination state $st"
+	if [ "$2" = eof ]; then
+		[ "$st" = "----" ]
+	else
+		[ "$st" = SD-- ]
+	fi
+	wait_until 5 '[ "$(info CurrConns)" -eq 0 ]'
+	[ "$(info PipesUsed)" -eq 0 ]
+}
+
+@test "a pipe the client empties slowly: no busy loop, the server's FIN after the last byte (bpf)" {
+	full_pipe bpf eof
+}
+
+@test "a buffer the client empties slowly: no busy loop, the server's FIN after the last byte (userspace)" {
+	full_pipe user eof
+}
+
+@test "a pipe the client empties slowly: the server's reset ends the tunnel, SD-- (bpf)" {
+	full_pipe bpf reset
+}
+
+@test "a buffer the client empties slowly: the server's reset ends the tunnel, SD-- (userspace)" {
+	full_pipe user reset
 }
 
 # --- aborts -------------------------------------------------------------------------------------------
@@ -442,4 +520,20 @@ sock_map() {
 	echo "UserRelayBytes $ub0 -> $ub1"
 	[ $((ub1 - ub0)) -ge $((32 * MiB)) ]
 	[ "$(info KernelBytes)" -eq 0 ]
+	# and no splice(2) either, as HAProxy's nosplice
+	[ "$(info Maxpipes)" -eq 0 ]
+	[ "$(info UserPipeBytes)" -eq 0 ]
+}
+
+@test "maxpipes: HAProxy's default of maxconn / 4, or as configured" {
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" 1h "    maxconn 1000"
+	start_wsplice "$LOGDIR/wsplice.cfg"
+	wait_for_port "$FE"
+	[ "$(info Maxpipes)" -eq 250 ]
+	[ "$(info PipesUsed)" -eq 0 ]
+	stop_wsplice
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" 1h "    maxpipes 3"
+	start_wsplice "$LOGDIR/wsplice.cfg"
+	wait_for_port "$FE"
+	[ "$(info Maxpipes)" -eq 3 ]
 }

@@ -261,7 +261,9 @@ tunnel() {
 	for t in "wsplice_kernel_bytes_total KernelBytes" "wsplice_user_relay_bytes_total UserRelayBytes" \
 		"wsplice_tunnels_total CumTunnels" "wsplice_tunnels_spliced_total CumSplicedTunnels" \
 		"wsplice_tunnels_demoted_total SpliceDemoted" "wsplice_flow_control_pauses_total FlowPauses" \
-		"wsplice_user_held_bytes_total UserHeldBytes" "wsplice_redirect_failures_total RedirectFailures"; do
+		"wsplice_user_held_bytes_total UserHeldBytes" "wsplice_redirect_failures_total RedirectFailures" \
+		"wsplice_user_pipe_bytes_total UserPipeBytes" "haproxy_process_max_pipes Maxpipes" \
+		"haproxy_process_pipes_used_total PipesUsed"; do
 		read -r a b <<<"$t"
 		echo "$a $(pv m1 "$a") / $b $(sed -n "s/^$b: //p" "$LOGDIR/info")"
 		[ "$(pv m1 "$a")" = "$(sed -n "s/^$b: //p" "$LOGDIR/info")" ]

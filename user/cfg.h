@@ -267,6 +267,7 @@ struct proxy {
 
 struct global {
 	int maxconn;		/* 0: unset, derived from the file limit */
+	int maxpipes;		/* "maxpipes": splice(2) pipes at once; 0: maxconn / 4 */
 	bool nosplice;
 	struct log_tgt *log;	/* "log" lines (syslog.h) */
 	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */

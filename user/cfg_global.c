@@ -47,6 +47,21 @@ static int kw_maxconn(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 	return 0;
 }
 
+/* "maxpipes N": at most N relayed tunnel directions use a splice(2) pipe at once (relay.c) */
+static int kw_maxpipes(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	long v;
+
+	if (n < 2 || parse_int(args[1], 0, INT_MAX, &v) < 0) {
+		snprintf(err, errlen, "'%s' expects an integer argument.", args[0]);
+		return -1;
+	}
+	if (no_extra(args, n, 2, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.maxpipes = (int)v;
+	return 0;
+}
+
 static int kw_nosplice(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
 	if (no_extra(args, n, 1, err, errlen) < 0)
@@ -318,6 +333,7 @@ const struct cfg_kw cfg_global_kws[] = {
     {"hard-stop-after", CFG_SEC_GLOBAL, 0, 0, kw_hard_stop_after},
     {"log", CFG_SEC_GLOBAL, 0, 0, cfg_log_global},
     {"maxconn", CFG_SEC_GLOBAL, 0, 0, kw_maxconn},
+    {"maxpipes", CFG_SEC_GLOBAL, 0, 0, kw_maxpipes},
     {"nosplice", CFG_SEC_GLOBAL, 0, 0, kw_nosplice},
     {"pidfile", CFG_SEC_GLOBAL, 0, 0, kw_pidfile},
     {"spread-checks", CFG_SEC_GLOBAL, 0, 0, kw_spread_checks},

@@ -103,6 +103,8 @@ static void show_info(struct cli_req *r, char **args, int n)
 	    (unsigned long long)(loop_now_ms(ctx->loop) - ctx->start_ms) / 1000, ctx->maxconn);
 	out(r, "CurrConns: %u\nCumConns: %llu\n", ctx->actconn,
 	    (unsigned long long)ctx->cnt.cum_conns);
+	/* HAProxy's: no pool of free pipes here, a tunnel closes its own */
+	out(r, "Maxpipes: %d\nPipesUsed: %d\nPipesFree: 0\n", ctx->maxpipes, ctx->pipes_used);
 	out(r, "SpliceMode: %s\nSpliceOffReason: %s\n", ctx->splice ? "bpf" : "userspace",
 	    ctx->splice ? "-" : ctx->splice_off_why);
 	out(r, "CurrTunnels: %llu\nCumTunnels: %llu\nSplicedTunnels: %llu\n",
@@ -112,9 +114,11 @@ static void show_info(struct cli_req *r, char **args, int n)
 	    (unsigned long long)ctx->cnt.cum_spliced, (unsigned long long)ctx->cnt.demoted);
 	/* HAProxy's name: log lines a target could not take at once (syslog.c) */
 	out(r, "DroppedLogs: %llu\n", (unsigned long long)log_lines_dropped);
-	out(r, "KernelBytes: %llu\nUserRelayBytes: %llu\nUserHeldBytes: %llu\nFlowPauses: %llu\n",
+	out(r, "KernelBytes: %llu\nUserRelayBytes: %llu\nUserPipeBytes: %llu\n",
 	    (unsigned long long)splice_kernel_bytes(ctx),
 	    (unsigned long long)ctx->cnt.user_relay_bytes,
+	    (unsigned long long)ctx->cnt.pipe_bytes);
+	out(r, "UserHeldBytes: %llu\nFlowPauses: %llu\n",
 	    (unsigned long long)ctx->cnt.held_bytes, (unsigned long long)ctx->cnt.flow_pauses);
 	out(r, "RedirectFailures: %llu\n",
 	    (unsigned long long)splice_stat(ctx, WSPLICE_STAT_REDIRECT_FAILED));

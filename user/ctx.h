@@ -21,7 +21,8 @@ struct counters {
 	uint64_t cum_tunnels;
 	uint64_t cur_spliced;		/* tunnels currently forwarded by the kernel */
 	uint64_t cum_spliced;		/* tunnels handed to the kernel since start */
-	uint64_t user_relay_bytes;	/* tunnel bytes copied by the userspace relay */
+	uint64_t user_relay_bytes;	/* tunnel bytes moved by the userspace relay */
+	uint64_t pipe_bytes;		/* of which through splice(2) pipes, never copied */
 	uint64_t held_bytes;		/* spliced-tunnel bytes held by flow control, then copied */
 	uint64_t flow_pauses;		/* spliced directions paused by flow control */
 	uint64_t demoted;		/* spliced tunnels moved to user space (slow readers) */
@@ -40,6 +41,8 @@ struct ctx {
 	struct stats_srv *stats;
 	struct reload *reload;		/* -x: what the old process handed over */
 	int maxconn;			/* effective global maxconn */
+	int maxpipes;			/* splice(2) pipes allowed at once; 0: none (-dS, nosplice) */
+	int pipes_used;			/* pipes held by relayed tunnels */
 	unsigned int actconn;		/* client connections open */
 	struct stream *streams;		/* every live stream, for stats and stop */
 	struct stream *dead;		/* closed, freed before the next epoll_wait */

@@ -187,12 +187,18 @@ static void setup_splice(struct ctx *ctx, const struct opts *o)
 	char *why = ctx->splice_off_why;
 	size_t len = sizeof(ctx->splice_off_why);
 
-	if (o->nosplice)
+	if (o->nosplice) {
 		snprintf(why, len, "disabled by -dS");
-	else if (ctx->cfg->global.nosplice)
+	} else if (ctx->cfg->global.nosplice) {
 		snprintf(why, len, "disabled by 'nosplice'");
-	else if (splice_kernel_ok(why, len) && open_splice(ctx, why, len) == 0)
-		return;
+	} else {
+		/* splice(2) pipes for relayed bulk (relay.c), HAProxy's default maxconn / 4 */
+		ctx->maxpipes = ctx->cfg->global.maxpipes;
+		if (!ctx->maxpipes)
+			ctx->maxpipes = ctx->maxconn >= 4 ? ctx->maxconn / 4 : ctx->maxconn;
+		if (splice_kernel_ok(why, len) && open_splice(ctx, why, len) == 0)
+			return;
+	}
 	pr_notice("kernel splicing off (%s): tunnels are forwarded in user space", why);
 }
 

@@ -70,7 +70,8 @@ static uint64_t u64_at(const void *vals, size_t off)
 struct proc_vals {
 	uint64_t uptime, maxconn, curconn, cumconn, splice_on;
 	uint64_t tun_cur, tun_cum, spl_cur, spl_cum, demoted;
-	uint64_t kbytes, relay_bytes, held_bytes, pauses, redir_fail;
+	uint64_t kbytes, relay_bytes, pipe_bytes, held_bytes, pauses, redir_fail;
+	uint64_t maxpipes, pipes_used, pipes_free;
 };
 
 #define PV(f) offsetof(struct proc_vals, f)
@@ -90,6 +91,12 @@ static const struct {
      "Current number of connections on this worker process"},
     {"haproxy_process_connections_total", PROM_COUNTER, PV(cumconn),
      "Total number of connections on this worker process since started"},
+    {"haproxy_process_max_pipes", PROM_GAUGE, PV(maxpipes),
+     "Configured maximum number of pipes"},
+    {"haproxy_process_pipes_used_total", PROM_COUNTER, PV(pipes_used),
+     "Number of pipes in use"},
+    {"haproxy_process_pipes_free_total", PROM_COUNTER, PV(pipes_free),
+     "Number of pipes unused"},
     {"wsplice_splice_enabled", PROM_GAUGE, PV(splice_on),
      "1 when tunnels are forwarded by the kernel (BPF), 0 on the userspace relay"},
     {"wsplice_tunnels_current", PROM_GAUGE, PV(tun_cur), "Tunnels open now"},
@@ -103,7 +110,9 @@ static const struct {
     {"wsplice_kernel_bytes_total", PROM_COUNTER, PV(kbytes),
      "Tunnel bytes redirected by the BPF program since start"},
     {"wsplice_user_relay_bytes_total", PROM_COUNTER, PV(relay_bytes),
-     "Tunnel bytes copied by the userspace relay"},
+     "Tunnel bytes moved by the userspace relay"},
+    {"wsplice_user_pipe_bytes_total", PROM_COUNTER, PV(pipe_bytes),
+     "Of the relay's bytes, those moved through splice(2) pipes without a copy"},
     {"wsplice_user_held_bytes_total", PROM_COUNTER, PV(held_bytes),
      "Spliced-tunnel bytes the kernel left to user space, then copied by it"},
     {"wsplice_flow_control_pauses_total", PROM_COUNTER, PV(pauses),
@@ -126,6 +135,10 @@ static void proc_fill(struct ctx *ctx, struct proc_vals *v)
 	v->demoted = ctx->cnt.demoted;
 	v->kbytes = splice_kernel_bytes(ctx);
 	v->relay_bytes = ctx->cnt.user_relay_bytes;
+	v->pipe_bytes = ctx->cnt.pipe_bytes;
+	v->maxpipes = ctx->maxpipes;
+	v->pipes_used = ctx->pipes_used;
+	v->pipes_free = 0;
 	v->held_bytes = ctx->cnt.held_bytes;
 	v->pauses = ctx->cnt.flow_pauses;
 	v->redir_fail = splice_stat(ctx, WSPLICE_STAT_REDIRECT_FAILED);

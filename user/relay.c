@@ -2,9 +2,11 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "splice.h"
@@ -20,6 +22,144 @@ void relay_tunnel_start(struct stream *s)
 	s->ctx->cnt.cum_tunnels++;
 }
 
+/* True while this tunnel is on its way to the kernel. */
+static bool relay_splicing(const struct stream *s)
+{
+	return s->ctx->splice && !s->splice_failed;
+}
+
+static bool chan_empty(const struct chan *c)
+{
+	return buf_empty(&c->in) && buf_empty(&c->out) && !c->pipe.len;
+}
+
+/*
+ * splice(2) pipes, HAProxy's kernel splicing with "option splice-auto": a relayed direction
+ * whose buffer filled carries bulk, and takes a pipe once it holds nothing. From then on its
+ * bytes go source -> pipe -> destination as page references, never copied to user space and
+ * back (docs/performance.md: bulk). Not with -dS or nosplice (maxpipes is 0 then, as
+ * HAProxy's -dS and nosplice turn its splicing off), at most maxpipes at once, and never on
+ * the way to the kernel, whose reads must take whole receive queues (relay_take_queue). A
+ * pipe that cannot be had is no error: the direction copies, as HAProxy falls back.
+ */
+static bool pipe_get(struct stream *s, struct chan *c)
+{
+	struct ctx *ctx = s->ctx;
+	int fds[2];
+
+	if (c->pipe.on)
+		return true;
+	if (!c->bulk || !buf_empty(&c->in) || !buf_empty(&c->out) || relay_splicing(s) ||
+	    ctx->pipes_used >= ctx->maxpipes)
+		return false;
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+		/* out of fds: the next full buffer asks again */
+		c->bulk = false;
+		return false;
+	}
+	c->pipe = (struct chan_pipe){ .rd = fds[0], .wr = fds[1], .on = true };
+	ctx->pipes_used++;
+	return true;
+}
+
+static void pipe_put(struct stream *s, struct chan *c)
+{
+	if (!c->pipe.on)
+		return;
+	close(c->pipe.rd);
+	close(c->pipe.wr);
+	c->pipe = (struct chan_pipe){ 0 };
+	s->ctx->pipes_used--;
+}
+
+/* Asks for more than a pipe holds (64 KiB by default): the kernel stops when it is full. */
+#define PIPE_READ_MAX (1 << 20)
+
+/*
+ * Moves what the source has into the pipe, only once the pipe is empty: a destination that
+ * does not take it holds the source back in its socket, where TCP slows the sender. With the
+ * pipe empty, EAGAIN can only mean that the socket is. Same returns as stream_recv().
+ */
+static ssize_t pipe_recv(struct stream *s, struct side *sd, struct chan *c)
+{
+	ssize_t n;
+
+	if (sd->rx_empty || sd->eof || sd->fd < 0 || c->pipe.len)
+		return 0;
+	n = splice(sd->fd, NULL, c->pipe.wr, NULL, PIPE_READ_MAX,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		c->pipe.len = n;
+		sd->rx += n;
+		sd->last_ms = loop_now_ms(s->ctx->loop);
+		return n;
+	}
+	if (n == 0) {
+		sd->eof = true;
+		return -1;
+	}
+	if (errno == EAGAIN) {
+		sd->rx_empty = true;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 0;
+	sd->err = errno;
+	return -1;
+}
+
+/* Sends what the pipe holds to dst. Returns -1 on a write error, else 0. */
+static int pipe_flush(struct stream *s, struct chan *c, struct side *dst)
+{
+	ssize_t n;
+
+	while (c->pipe.len && dst->fd >= 0) {
+		n = splice(c->pipe.rd, NULL, dst->fd, NULL, c->pipe.len,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			c->pipe.len -= n;
+			dst->tx += n;
+			dst->last_ms = loop_now_ms(s->ctx->loop);
+			s->ctx->cnt.pipe_bytes += n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		dst->err = n < 0 ? errno : EPIPE;
+		return -1;
+	}
+	return 0;
+}
+
+void relay_release(struct stream *s)
+{
+	pipe_put(s, &s->req);
+	pipe_put(s, &s->res);
+}
+
+int relay_unpipe(struct stream *s)
+{
+	struct chan *chans[2] = { &s->req, &s->res };
+
+	for (int i = 0; i < 2; i++) {
+		struct chan *c = chans[i];
+		ssize_t n;
+
+		if (c->pipe.len && !buf_reserve(&c->in, c->pipe.len))
+			return -ENOMEM;
+		while (c->pipe.len) {
+			n = read(c->pipe.rd, c->in.data + c->in.tail, c->pipe.len);
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			c->in.tail += n;
+			c->pipe.len -= n;
+		}
+		c->bulk = false;
+		pipe_put(s, c);
+	}
+	return 0;
+}
+
 /* Sends what c holds to dst and counts it as relayed. Returns -1 on a write error. */
 static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
 {
@@ -28,6 +168,8 @@ static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
 
 	c->fwd = buf_len(&c->in);
 	r = stream_flush(s, c, dst);
+	if (!r && c->pipe.len && buf_empty(&c->in) && buf_empty(&c->out))
+		r = pipe_flush(s, c, dst);
 	s->ctx->cnt.user_relay_bytes += dst->tx - before;
 	/* an idle tunnel holds no buffer (16 KiB each): the next read allocates one again */
 	if (buf_empty(&c->in))
@@ -40,7 +182,7 @@ static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
 /* Propagates a FIN once everything read before it was sent. */
 static void relay_shut(struct side *src, struct chan *c, struct side *dst)
 {
-	if (src->eof && buf_empty(&c->in) && buf_empty(&c->out) && !dst->shut_wr && dst->fd >= 0) {
+	if (src->eof && chan_empty(c) && !dst->shut_wr && dst->fd >= 0) {
 		shutdown(dst->fd, SHUT_WR);
 		dst->shut_wr = true;
 	}
@@ -50,19 +192,12 @@ static void relay_shut(struct side *src, struct chan *c, struct side *dst)
  * sources at EOF also means both receive queues are empty, so close() sends a FIN, no reset. */
 static bool relay_done(const struct side *src, const struct chan *c, const struct side *dst)
 {
-	return dst->shut_wr || (src->eof && buf_empty(&c->in) && buf_empty(&c->out));
+	return dst->shut_wr || (src->eof && chan_empty(c));
 }
 
 static bool relay_idle(const struct stream *s)
 {
-	return buf_empty(&s->req.in) && buf_empty(&s->req.out) && buf_empty(&s->res.in) &&
-	       buf_empty(&s->res.out);
-}
-
-/* True while this tunnel is on its way to the kernel. */
-static bool relay_splicing(const struct stream *s)
-{
-	return s->ctx->splice && !s->splice_failed;
+	return chan_empty(&s->req) && chan_empty(&s->res);
 }
 
 /*
@@ -114,17 +249,29 @@ static ssize_t relay_take_queue(struct stream *s, struct side *sd, struct chan *
 
 static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 {
+	ssize_t n;
+
 	if (relay_splicing(s))
 		return relay_take_queue(s, sd, c);
+	if (pipe_get(s, c))
+		return pipe_recv(s, sd, c);
 	/* the last read emptied the queue: epoll (level-triggered) says when more comes, and the
 	 * I/O callback reads it before calling here */
 	if (sd->rx_empty)
 		return 0;
-	return stream_recv(s, sd, c, STREAM_BUFSIZE);
+	n = stream_recv(s, sd, c, STREAM_BUFSIZE);
+	if (buf_len(&c->in) >= STREAM_BUFSIZE)
+		c->bulk = true;
+	return n;
 }
 
 void relay_process(struct stream *s)
 {
+	/* the I/O callbacks read before calling here: a full buffer there is bulk too */
+	if (buf_len(&s->req.in) >= STREAM_BUFSIZE)
+		s->req.bulk = true;
+	if (buf_len(&s->res.in) >= STREAM_BUFSIZE)
+		s->res.bulk = true;
 	/*
 	 * A direction whose destination does not take what it holds stops the reads: the rest
 	 * waits in the source's socket, where TCP holds the sender back. On the way to the kernel
@@ -207,29 +354,45 @@ uint64_t tunnel_deadline(const struct stream *s, uint64_t cli_ms, uint64_t srv_m
 	return ds;
 }
 
+/* A direction whose destination has not taken what it holds: its source waits. */
+static bool chan_blocked(const struct chan *c)
+{
+	return buf_len(&c->in) >= STREAM_BUFSIZE || c->pipe.len;
+}
+
+/*
+ * The events of a side that is the source of c and the destination of back. A blocked
+ * source gets neither EPOLLIN nor EPOLLRDHUP, and is edge-triggered: a FIN, a reset or a
+ * hang-up pending there would otherwise wake the loop without end until the destination reads
+ * (a splice into a full pipe reports neither). The destination's flush then sets the source
+ * level-triggered again, and epoll reports at once what is pending.
+ */
+static uint32_t side_events(const struct stream *s, const struct side *sd,
+			    const struct chan *c, const struct chan *back)
+{
+	uint32_t ev = 0;
+
+	if (!sd->eof && !chan_blocked(c)) {
+		ev |= EPOLLRDHUP;
+		/* on the way to the kernel, new bytes wait in the socket for the verdict */
+		if (!relay_splicing(s))
+			ev |= EPOLLIN;
+	}
+	if (!chan_empty(back))
+		ev |= EPOLLOUT;
+	if (!sd->eof && chan_blocked(c))
+		ev |= EPOLLET;
+	return ev;
+}
+
 void relay_update(struct stream *s)
 {
 	struct loop *loop = s->ctx->loop;
-	uint32_t cev = EPOLLRDHUP, sev = EPOLLRDHUP;
 	uint64_t when;
 	char cause;
 
-	/* on the way to the kernel, new bytes wait in the socket for the verdict */
-	if (!s->cs.eof && buf_len(&s->req.in) < STREAM_BUFSIZE && !relay_splicing(s))
-		cev |= EPOLLIN;
-	if (!s->ss.eof && buf_len(&s->res.in) < STREAM_BUFSIZE && !relay_splicing(s))
-		sev |= EPOLLIN;
-	if (!buf_empty(&s->res.in) || !buf_empty(&s->res.out))
-		cev |= EPOLLOUT;
-	if (!buf_empty(&s->req.in) || !buf_empty(&s->req.out))
-		sev |= EPOLLOUT;
-	/* a side already at EOF only needs errors, or it would wake us forever */
-	if (s->cs.eof)
-		cev &= ~EPOLLRDHUP;
-	if (s->ss.eof)
-		sev &= ~EPOLLRDHUP;
-	loop_mod_fd(loop, &s->cs.fh, cev);
-	loop_mod_fd(loop, &s->ss.fh, sev);
+	loop_mod_fd(loop, &s->cs.fh, side_events(s, &s->cs, &s->req, &s->res));
+	loop_mod_fd(loop, &s->ss.fh, side_events(s, &s->ss, &s->res, &s->req));
 	when = tunnel_deadline(s, s->cs.last_ms, s->ss.last_ms, s->cs.eof || s->ss.eof, &cause);
 	if (when)
 		loop_timer_at(loop, &s->timer, when);

@@ -19,6 +19,13 @@ void relay_tunnel_start(struct stream *s);
 /* Moves bytes and handles EOF and errors; called from the stream's state machine. */
 void relay_process(struct stream *s);
 
+/* Closes the splice(2) pipes of a tunnel (stream_kill). */
+void relay_release(struct stream *s);
+
+/* Moves what a tunnel's pipes hold into its buffers and closes them, for a reload that hands
+ * the tunnel over with its buffers. Returns 0 or -errno. */
+int relay_unpipe(struct stream *s);
+
 /* Sets the events and the idle deadline of a userspace tunnel. */
 void relay_update(struct stream *s);
 

@@ -19,6 +19,7 @@
 #include "ctx.h"
 #include "listener.h"
 #include "log.h"
+#include "relay.h"
 #include "splice.h"
 #include "stream.h"
 #include "stream_int.h"
@@ -841,6 +842,10 @@ static int send_tunnel(int fd, struct stream *s)
 	int fds[2] = { s->cs.fd, s->ss.fd }, err;
 	struct ho_tunnel t;
 
+	/* a pipe's bytes travel in the buffers; a refused tunnel copies them from there */
+	err = relay_unpipe(s);
+	if (err)
+		return err;
 	record_of(s, &t);
 	for (int b = 0; b < HO_NBUFS; b++)
 		t.buf_len[b] = buf_len(tunnel_bufs(s, b));

@@ -279,6 +279,7 @@ void stream_kill(struct stream *s)
 	loop_timer_del(ctx->loop, &s->timer);
 	side_close(s, &s->cs);
 	side_close(s, &s->ss);
+	relay_release(s);
 	release_server(s);
 	ctx->actconn--;
 	s->fe->cur_conns--;
@@ -983,6 +984,26 @@ static void stream_timeout(struct loop *loop, struct timer *t)
 	stream_update(s);
 }
 
+/*
+ * Something to read on sd. A read that did not fill the buffer emptied the receive queue: no
+ * EAGAIN read after it (epoll is level-triggered and says when more comes). A tunnel direction
+ * with a splice(2) pipe is read by the relay, into the pipe; an error is taken here, since a
+ * splice into a pipe that still holds bytes does not report it.
+ */
+static void recv_event(struct stream *s, struct side *sd, struct chan *c, uint32_t events)
+{
+	socklen_t len = sizeof(sd->err);
+
+	if (!c->pipe.on) {
+		while (side_recv(s, sd, c, STREAM_BUFSIZE) > 0 && !sd->rx_empty)
+			;
+		return;
+	}
+	sd->rx_empty = false;
+	if ((events & EPOLLERR) && getsockopt(sd->fd, SOL_SOCKET, SO_ERROR, &sd->err, &len) < 0)
+		sd->err = errno;
+}
+
 static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 {
 	struct stream *s = container_of(h, struct stream, cs.fh);
@@ -991,11 +1012,8 @@ static void cli_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	/* a tunnel's relay flushes (and counts) in relay_process() */
 	if ((events & EPOLLOUT) && s->st != ST_TUNNEL_USER)
 		chan_flush(s, &s->res, &s->cs);
-	/* a read that did not fill the buffer emptied the receive queue: no EAGAIN read after it
-	 * (epoll is level-triggered and says when more comes) */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		while (side_recv(s, &s->cs, &s->req, STREAM_BUFSIZE) > 0 && !s->cs.rx_empty)
-			;
+		recv_event(s, &s->cs, &s->req, events);
 	if (s->cs.err && s->st != ST_TUNNEL_USER) {
 		set_term(s, 'C', state_letter(s));
 		return stream_kill(s);
@@ -1027,8 +1045,7 @@ void srv_io(struct loop *loop, struct fd_handler *h, uint32_t events)
 	if ((events & EPOLLOUT) && s->st != ST_TUNNEL_USER)
 		chan_flush(s, &s->req, &s->ss);
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		while (side_recv(s, &s->ss, &s->res, STREAM_BUFSIZE) > 0 && !s->ss.rx_empty)
-			;
+		recv_event(s, &s->ss, &s->res, events);
 	stream_process(s);
 	stream_update(s);
 }
@@ -1067,8 +1084,9 @@ void stream_tunnel_to_user(struct stream *s)
 {
 	loop_del_fd(s->ctx->loop, &s->cs.fh);
 	loop_del_fd(s->ctx->loop, &s->ss.fh);
-	/* never back to the kernel */
+	/* never back to the kernel; a reader fell behind, so this is bulk: splice(2) pipes */
 	s->splice_failed = true;
+	s->req.bulk = s->res.bulk = true;
 	/* a direction the kernel path already closed stays closed */
 	if (s->pair.dir[0].shut)
 		s->cs.eof = s->ss.shut_wr = true;

@@ -52,12 +52,22 @@ struct side {
 	int err;		/* errno of a failed read/write, 0 if none */
 };
 
+/* A splice(2) pipe of a relayed tunnel direction (relay.c): bytes move source -> pipe -> dest
+ * as page references, never copied to user space. */
+struct chan_pipe {
+	int rd, wr;		/* the pipe's ends; meaningful only when on */
+	size_t len;		/* bytes in the pipe */
+	bool on;
+};
+
 /* One direction: bytes read from a source side, sent to the other side. */
 struct chan {
 	struct buf in;		/* bytes read from the source */
 	size_t fwd;		/* leading bytes of in that may be sent as they are */
 	struct buf out;		/* bytes written by the proxy (heads, errors), sent first */
 	struct http_msg *msg;	/* the HTTP message; NULL once the stream is a tunnel */
+	struct chan_pipe pipe;	/* relayed bulk goes through it once taken; in and out empty */
+	bool bulk;		/* a relayed read filled the buffer: take a pipe when free */
 };
 
 struct stream {
