@@ -126,6 +126,29 @@ os.execv(sys.argv[2], [sys.argv[2], "-db", "-f", sys.argv[3]])
 	[ "$(info Maxconn)" -eq $(((hard - 64) / 2)) ]
 }
 
+@test "lifecycle: with splice(2) pipes, maxconn leaves room for maxconn / 4 of them, as HAProxy" {
+	local hard max
+	hard=$(ulimit -Hn)
+	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP"
+	start_wsplice "$LOGDIR/w.cfg"
+	wait_for_port "$WSP"
+	# 2 fds a connection and 2 a pipe, a pipe for 4 connections: 2.5 fds each
+	max=$(((hard - 64) * 2 / 5))
+	wait_for_log "$LOGDIR/wsplice.log" "maxconn set to $max from the open-files limit \\($hard\\)"
+	[ "$(info Maxconn)" -eq "$max" ]
+	[ "$(info Maxpipes)" -eq $((max / 4)) ]
+	stop_wsplice
+	# a configured maxconn keeps its fds; the pipes get what is left, with a notice
+	WSP=$(free_port)
+	max=$(((hard - 64) / 2 - 100))
+	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP" 1h "    maxconn $max"
+	start_wsplice "$LOGDIR/w.cfg"
+	wait_for_port "$WSP"
+	[ "$(info Maxconn)" -eq "$max" ]
+	wait_for_log "$LOGDIR/wsplice.log" "maxpipes $((max / 4)) does not fit the open-files limit \\($hard\\) with maxconn $max: using 100"
+	[ "$(info Maxpipes)" -eq 100 ]
+}
+
 @test "lifecycle: -n sets maxconn over the configuration's, as HAProxy's -n" {
 	std_cfg "$LOGDIR/w.cfg" "$WSP" "$HTTP" "$HTTP" 1h "    maxconn 100"
 	start_wsplice "$LOGDIR/w.cfg" -dS -n 7

@@ -135,13 +135,18 @@ static int load_config(struct config *cfg, const struct opts *o)
 }
 
 /*
- * Raises the open-files soft limit to the hard one and derives maxconn from it, as HAProxy
- * does: a configured maxconn that does not fit is lowered, with a warning.
+ * Raises the open-files soft limit to the hard one and derives maxconn and maxpipes from it, as
+ * HAProxy does: a connection costs two fds (client and server), a splice(2) pipe two. Unset,
+ * maxpipes is maxconn / 4 (0 when pipes are off) and maxconn what leaves room for both. A
+ * configured maxconn that does not fit is lowered, with a warning; pipes then get the fds the
+ * connections leave, and fewer than asked only with a notice: they are an optimisation, a
+ * direction without one copies (relay.c).
  */
-static int set_maxconn(struct ctx *ctx)
+static int set_limits(struct ctx *ctx, bool pipes)
 {
+	int want = ctx->cfg->global.maxconn, want_pipes = ctx->cfg->global.maxpipes;
+	long long avail, fit;
 	struct rlimit rl;
-	int fit, want = ctx->cfg->global.maxconn;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
@@ -152,19 +157,35 @@ static int set_maxconn(struct ctx *ctx)
 				(unsigned long long)rl.rlim_max, strerror(errno));
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	fit = rl.rlim_cur > 2 * FD_RESERVE ? (int)((rl.rlim_cur - FD_RESERVE) / 2) : 1;
+	avail = rl.rlim_cur > 2 * FD_RESERVE ? (long long)rl.rlim_cur - FD_RESERVE : 2;
+	if (avail > 2LL * INT_MAX)
+		avail = 2LL * INT_MAX;
+	fit = avail / 2;
 	if (!want) {
-		ctx->maxconn = fit;
-		pr_notice("maxconn set to %d from the open-files limit (%llu)", fit,
+		/* a quarter of a pipe per connection: 2.5 fds each */
+		fit = !pipes ? avail / 2 : want_pipes ? (avail - 2LL * want_pipes) / 2 : avail * 2 / 5;
+		ctx->maxconn = fit > 0 ? (int)fit : 1;
+		pr_notice("maxconn set to %d from the open-files limit (%llu)", ctx->maxconn,
 			  (unsigned long long)rl.rlim_cur);
 	} else if (want > fit) {
 		pr_warn("FD limit (%llu) too low for maxconn=%d/maxsock=%d. Please raise 'ulimit-n' "
 			"to %d or more to avoid any trouble. Using maxconn=%d.",
 			(unsigned long long)rl.rlim_cur, want, 2 * want + FD_RESERVE,
-			2 * want + FD_RESERVE, fit);
-		ctx->maxconn = fit;
+			2 * want + FD_RESERVE, (int)fit);
+		ctx->maxconn = (int)fit;
 	} else {
 		ctx->maxconn = want;
+	}
+	if (!pipes)
+		return 0;
+	ctx->maxpipes = want_pipes ? want_pipes : ctx->maxconn >= 4 ? ctx->maxconn / 4 : 1;
+	fit = (avail - 2LL * ctx->maxconn) / 2;
+	if (ctx->maxpipes > fit) {
+		pr_notice("maxpipes %d does not fit the open-files limit (%llu) with maxconn %d: "
+			  "using %lld",
+			  ctx->maxpipes, (unsigned long long)rl.rlim_cur, ctx->maxconn,
+			  fit > 0 ? fit : 0);
+		ctx->maxpipes = fit > 0 ? (int)fit : 0;
 	}
 	return 0;
 }
@@ -191,13 +212,8 @@ static void setup_splice(struct ctx *ctx, const struct opts *o)
 		snprintf(why, len, "disabled by -dS");
 	} else if (ctx->cfg->global.nosplice) {
 		snprintf(why, len, "disabled by 'nosplice'");
-	} else {
-		/* splice(2) pipes for relayed bulk (relay.c), HAProxy's default maxconn / 4 */
-		ctx->maxpipes = ctx->cfg->global.maxpipes;
-		if (!ctx->maxpipes)
-			ctx->maxpipes = ctx->maxconn >= 4 ? ctx->maxconn / 4 : ctx->maxconn;
-		if (splice_kernel_ok(why, len) && open_splice(ctx, why, len) == 0)
-			return;
+	} else if (splice_kernel_ok(why, len) && open_splice(ctx, why, len) == 0) {
+		return;
 	}
 	pr_notice("kernel splicing off (%s): tunnels are forwarded in user space", why);
 }
@@ -403,7 +419,8 @@ int main(int argc, char **argv)
 		log_set_level(LOG_LVL_DEBUG);
 	srandom(time(NULL) ^ getpid());
 	ctx.loop = loop_new();
-	if (!ctx.loop || set_maxconn(&ctx) < 0)
+	/* splice(2) pipes (relay.c), off with -dS and nosplice as HAProxy's */
+	if (!ctx.loop || set_limits(&ctx, !o.nosplice && !cfg.global.nosplice) < 0)
 		goto out;
 	ctx.start_ms = loop_now_ms(ctx.loop);
 	if (o.reload_sock)
