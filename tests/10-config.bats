@@ -234,6 +234,8 @@ timeouts() {
 	expect_error 2 "'timeout tarpit' is not supported yet"
 	printf 'global\n    maxconn many\n' >"$CFG"
 	expect_error 2 "'maxconn' expects an integer argument."
+	printf 'defaults\n    option splice-request\n' >"$CFG"
+	expect_error 2 "'option splice-request' is not supported yet."
 	printf 'global\n    maxpipes -1\n' >"$CFG"
 	expect_error 2 "'maxpipes' expects an integer argument."
 	printf 'frontend fe\n    bind 127.0.0.1\n' >"$CFG"

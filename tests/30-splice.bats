@@ -502,6 +502,38 @@ sock_map() {
 	sock_map user
 }
 
+# --- option splice-auto ------------------------------------------------------------------------------
+
+@test "option splice-auto: a tunnel that ends within 100 ms stays in user space, a longer one goes to the kernel (bpf)" {
+	need_bpf bpf
+	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT" 1h "" "    option splice-auto"
+	start_wsplice "$LOGDIR/wsplice.cfg"
+	wait_for_port "$FE"
+	expect_splice_mode bpf
+	# 256 KiB each way, done in a few ms: relayed, never handed over
+	server --send 256K --recv 256K
+	client --send 256K --recv 256K
+	[ "$status" -eq 0 ]
+	server_ok
+	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
+	echo "short: CumSplicedTunnels $(info CumSplicedTunnels), KernelBytes $(info KernelBytes)," \
+		"UserRelayBytes $(info UserRelayBytes)"
+	[ "$(info CumSplicedTunnels)" -eq 0 ]
+	[ "$(info KernelBytes)" -eq 0 ]
+	[ "$(info UserRelayBytes)" -eq $((2 * 256 * 1024)) ]
+	# 1,000 bytes every 20 ms for 2 s each way: the kernel takes the tunnel after 100 ms and
+	# carries the rest, byte-exact
+	server --send 100000 --recv 100000 --interval 20 --chunk 1000
+	client --send 100000 --recv 100000 --interval 20 --chunk 1000
+	[ "$status" -eq 0 ]
+	server_ok
+	wait_until 5 '[ "$(info CurrTunnels)" -eq 0 ]'
+	echo "long: CumSplicedTunnels $(info CumSplicedTunnels), KernelBytes $(info KernelBytes)," \
+		"UserRelayBytes $(info UserRelayBytes)"
+	[ "$(info CumSplicedTunnels)" -eq 1 ]
+	[ "$(info KernelBytes)" -ge 150000 ]
+}
+
 # --- nosplice in the configuration --------------------------------------------------------------------
 
 @test "nosplice in global selects the userspace relay, which carries the bytes" {

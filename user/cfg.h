@@ -40,6 +40,7 @@ enum px_mode {
 #define PX_O_HTTP_KEEP_ALIVE 0x40 /* "option http-keep-alive" (the default, said explicitly) */
 #define PX_O_REDISPATCH 0x80	/* "option redispatch": retry on another server */
 #define PX_O_DONTLOGNULL 0x100	/* "option dontlognull": no line for a connection that sent nothing */
+#define PX_O_SPLICE_AUTO 0x200	/* "option splice-auto": tunnels reach the kernel once long-lived */
 /* The three HTTP connection modes: setting one clears the others in that proxy. */
 #define PX_O_HTTP_MODES (PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE | PX_O_HTTP_KEEP_ALIVE)
 

@@ -642,12 +642,14 @@ static const struct {
     {"log-health-checks", PX_O_LOG_HEALTH_CHECKS, PX_CAP_BE},
     {"logasap", PX_O_LOGASAP, PX_CAP_FE},
     {"redispatch", PX_O_REDISPATCH, PX_CAP_BE},
+    {"splice-auto", PX_O_SPLICE_AUTO, PX_CAP_FE | PX_CAP_BE},
 };
 
 /* Options HAProxy has that belong to someone else's work or are not done yet. */
 static const char *const options_unsupported[] = {
     "tcp-check",	  "ssl-hello-chk", "smtpchk",	     "ldap-check", "mysql-check",
-    "pgsql-check", "redis-check", "spop-check",	   "external-check", NULL,
+    "pgsql-check", "redis-check", "spop-check",	   "external-check", "splice-request",
+    "splice-response", NULL,
 };
 
 /* "option redispatch [INTERVAL]": redispatch every INTERVAL-th retry (-1: the last one). */

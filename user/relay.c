@@ -12,9 +12,24 @@
 #include "splice.h"
 #include "stream.h"
 
+/* How long a tunnel under "option splice-auto" is relayed before it goes to the kernel. */
+#define SPLICE_AUTO_MS 100
+
 void relay_tunnel_start(struct stream *s)
 {
+	unsigned int opts = s->fe->options | (s->be ? s->be->options : 0);
+
 	s->st = ST_TUNNEL_USER;
+	/*
+	 * "option splice-auto" (in the frontend or the backend, as HAProxy's): the handover costs
+	 * six bpf() calls and a psock set up and torn down, which a tunnel that ends within
+	 * moments never earns back (the churn benchmark, docs/performance.md). Such a tunnel is
+	 * relayed first, and goes to the kernel once it has lived SPLICE_AUTO_MS.
+	 */
+	if (s->ctx->splice && (opts & PX_O_SPLICE_AUTO)) {
+		s->splice_wait = true;
+		s->splice_at = loop_now_ms(s->ctx->loop) + SPLICE_AUTO_MS;
+	}
 	/* a tunnel never goes back to HTTP */
 	stream_drop_http(s);
 
@@ -25,7 +40,7 @@ void relay_tunnel_start(struct stream *s)
 /* True while this tunnel is on its way to the kernel. */
 static bool relay_splicing(const struct stream *s)
 {
-	return s->ctx->splice && !s->splice_failed;
+	return s->ctx->splice && !s->splice_failed && !s->splice_wait;
 }
 
 static bool chan_empty(const struct chan *c)
@@ -265,8 +280,30 @@ static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 	return n;
 }
 
+/*
+ * A tunnel under "option splice-auto" that has lived long enough heads for the kernel, with
+ * the same rules as any tunnel from its start: reads take whole receive queues from now on
+ * (rx_empty cleared, as for a tunnel starting). One moving bulk through its pipes stays here
+ * for now (a bulk tunnel would leave the kernel at once: docs/design.md) and asks again later.
+ */
+static void splice_auto_check(struct stream *s)
+{
+	uint64_t now = loop_now_ms(s->ctx->loop);
+
+	if (!s->splice_wait || now < s->splice_at)
+		return;
+	if (s->req.pipe.len || s->res.pipe.len) {
+		s->splice_at = now + SPLICE_AUTO_MS;
+		return;
+	}
+	relay_release(s);
+	s->splice_wait = false;
+	s->cs.rx_empty = s->ss.rx_empty = false;
+}
+
 void relay_process(struct stream *s)
 {
+	splice_auto_check(s);
 	/* the I/O callbacks read before calling here: a full buffer there is bulk too */
 	if (buf_len(&s->req.in) >= STREAM_BUFSIZE)
 		s->req.bulk = true;
@@ -394,6 +431,8 @@ void relay_update(struct stream *s)
 	loop_mod_fd(loop, &s->cs.fh, side_events(s, &s->cs, &s->req, &s->res));
 	loop_mod_fd(loop, &s->ss.fh, side_events(s, &s->ss, &s->res, &s->req));
 	when = tunnel_deadline(s, s->cs.last_ms, s->ss.last_ms, s->cs.eof || s->ss.eof, &cause);
+	if (s->splice_wait && (!when || s->splice_at < when))
+		when = s->splice_at;
 	if (when)
 		loop_timer_at(loop, &s->timer, when);
 	else

@@ -115,6 +115,8 @@ struct stream {
 	bool nolog;		/* no line for this transaction (a monitor-uri request) */
 	bool killed;		/* closed, waiting to be freed */
 	bool splice_failed;	/* the kernel refused this tunnel: it stays in user space */
+	bool splice_wait;	/* "option splice-auto": relayed until splice_at (relay.c) */
+	uint64_t splice_at;
 	bool handed_over;	/* given to a new process (reload.c): no log, maps untouched */
 	bool reload_refused;	/* the new process had no place for it: it ends here */
 	uint64_t res_rules_fe, res_rules_be; /* http-response rules that apply (http_rules.h) */
