@@ -75,16 +75,7 @@ teardown() {
 }
 
 @test "lifecycle: bind fd@N serves on an inherited listening socket" {
-	write_cfg "$LOGDIR/fd.cfg" <<EOF
-global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	cfg_head "$LOGDIR/fd.cfg" <<EOF
 frontend fe
     bind "fd@\${LISTEN_FD}"
     default_backend be

@@ -28,18 +28,7 @@ teardown() {
 # "expose-fd listeners" unless STATS_OPTS says otherwise.
 reload_cfg() {
 	local opts=${2-level admin expose-fd listeners}
-	write_cfg "$1" <<EOF
-global
-    log stdout format raw local0
-    stats socket $STATS_SOCK mode 600 $opts
-defaults
-    mode http
-    log global
-    log-format "$LOGFMT_U"
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel 1h
+	cfg_head "$1" stats="mode 600 $opts" log-format="$LOGFMT_U" tunnel=1h <<EOF
 frontend fe_main
     bind 127.0.0.1:$FE
     default_backend websocket_servers

@@ -376,18 +376,7 @@ bodies() {
 	start_bad cl "$p_cl" cl --size 1048576
 	start_bad chunked "$p_ch" chunked --size 1048576
 	start_bad close "$p_close" close --size 1048576
-	STATS_SOCK=$LOGDIR/wsplice.sock
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
-global
-    log stdout format raw local0
-    stats socket $STATS_SOCK mode 600 level admin
-defaults
-    mode http
-    log global
-    log-format "$LOGFMT_U"
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	cfg_head "$LOGDIR/wsplice.cfg" log-format="$LOGFMT_U" <<EOF
 frontend fe_main
     bind 127.0.0.1:$FE
     use_backend b_cl if { path_beg /cl/ }

@@ -22,27 +22,9 @@ teardown() {
 	dump_logs
 }
 
-# http_head [DEFAULTS_EXTRA]: the global and defaults sections of this file's configurations.
-http_head() {
-	cat <<EOC
-global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-${1:+    $1}
-EOC
-}
-
 # start_proxy [FRONTEND_EXTRA]: one frontend, one backend at $HT.
 start_proxy() {
-	STATS_SOCK=$LOGDIR/wsplice.sock
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOC
-$(http_head)
+	cfg_head "$LOGDIR/wsplice.cfg" <<EOC
 frontend fe
     bind 127.0.0.1:$FE
 ${1:-}
@@ -230,8 +212,7 @@ start_err_proxy() {
 	bg srv timeout 120 $PY "$PEERS/ka_server.py" "$HT"
 	bg badsrv timeout 120 $PY "$PEERS/bad_server.py" "$bad" garbage
 	bg slowsrv timeout 120 $PY "$PEERS/slow_server.py" "$slow" 60
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOC
-$(http_head "${1:-}")
+	cfg_head "$LOGDIR/wsplice.cfg" defaults="${1:+    $1}" <<EOC
 frontend fe
     bind 127.0.0.1:$FE
     http-request deny if { path_beg /deny }

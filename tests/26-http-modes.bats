@@ -20,17 +20,7 @@ teardown() {
 
 # proxy FRONTEND_LINES BACKEND_LINES [DEFAULTS_LINES]: the daemon with those lines added.
 proxy() {
-	write_cfg "$LOGDIR/w.cfg" <<EOC
-global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-${3:-}
+	cfg_head "$LOGDIR/w.cfg" defaults="${3:-}" <<EOC
 frontend fe
     bind 127.0.0.1:$FE
 ${1:-}

@@ -310,6 +310,7 @@ catalogue() {
 	haproxy -v | grep -q 'version 2\.6\.' || skip "haproxy is not 2.6: $(haproxy -v | head -n1)"
 	bg ht timeout 300 $PY "$PEERS/ka_server.py" "$HT"
 	wait_for_port "$HT"
+	# haproxy's own configuration, not cfg_head's: no log, no stats socket, its buffer size
 	write_cfg "$LOGDIR/haproxy.cfg" <<EOF
 global
     tune.bufsize 16384

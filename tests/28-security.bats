@@ -27,7 +27,8 @@ teardown() {
 }
 
 # sock_cfg FILE SOCKET [STATS_OPTS] [FRONTEND_LINE]: a minimal proxy with its stats socket at
-# SOCKET (the frontend line is line 10 of the file).
+# SOCKET (the frontend line is line 10 of the file). Written out, not with cfg_head: the socket's
+# path and options are what these tests vary, and their error lines count the file's lines.
 sock_cfg() {
 	write_cfg "$1" <<EOF
 global
@@ -174,6 +175,7 @@ start_pair() {
 	wait_for_log "$LOGDIR/srvh.log" '^listening'
 	for p in "$FE:$w:wsplice" "$HP:$h:haproxy"; do
 		IFS=: read -r fp sp which <<<"$p"
+		# one text for both daemons, side by side (not cfg_head: both would bind its stats socket)
 		write_cfg "$LOGDIR/$which.cfg" <<EOF
 defaults
     mode http

@@ -388,19 +388,7 @@ idle() {
 	local silent active t0 t1 elapsed st
 	silent=$(free_port)
 	active=$(free_port)
-	STATS_SOCK=$LOGDIR/wsplice.sock
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
-global
-    log stdout format raw local0
-    stats socket $STATS_SOCK mode 600 level admin
-defaults
-    mode http
-    log global
-    log-format "$LOGFMT_U"
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel 1s
+	cfg_head "$LOGDIR/wsplice.cfg" log-format="$LOGFMT_U" tunnel=1s <<EOF
 frontend fe_main
     bind 127.0.0.1:$FE
     use_backend ws_silent if { path_beg /ws/silent }

@@ -189,18 +189,7 @@ time.sleep(50)' "$FE"
 	local lim c0 c1
 	bg http timeout 120 $PY "$PEERS/ka_server.py" "$HT"
 	wait_for_port "$HT"
-	STATS_SOCK=$LOGDIR/wsplice.sock
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
-global
-    log stdout format raw local0
-    stats socket $STATS_SOCK mode 600 level admin
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
+	cfg_head "$LOGDIR/wsplice.cfg" connect=2s <<EOF
 frontend fe_main
     bind 127.0.0.1:$FE
     default_backend http_servers

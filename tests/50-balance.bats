@@ -90,18 +90,7 @@ stop() {
 
 # proxy BACKEND_LINES [MODE]: wsplice with one frontend on $FE and backend "be".
 proxy() {
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
-global
-    log stdout format raw local0
-    stats socket $LOGDIR/wsplice.sock mode 600 level admin
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel 1h
+	cfg_head "$LOGDIR/wsplice.cfg" connect=2s tunnel=1h <<EOF
 frontend fe
     bind 127.0.0.1:$FE
     default_backend be
@@ -109,7 +98,6 @@ backend be
     option http-server-close
 $1
 EOF
-	STATS_SOCK=$LOGDIR/wsplice.sock
 	start_wsplice "$LOGDIR/wsplice.cfg" $(path_args "${2:-user}")
 	wait_for_port "$FE"
 }

@@ -21,16 +21,7 @@ teardown() {
 
 # proxy BACKEND_LINES [MODE]: one frontend, one backend with those lines.
 proxy() {
-	write_cfg "$LOGDIR/w.cfg" <<EOC
-global
-    log stdout format raw local0
-defaults
-    mode ${2:-http}
-    log global
-    option httplog
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
+	cfg_head "$LOGDIR/w.cfg" mode="${2:-http}" connect=2s <<EOC
 frontend fe
     bind 127.0.0.1:$FE
     default_backend be

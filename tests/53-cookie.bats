@@ -23,16 +23,7 @@ teardown() {
 
 # proxy COOKIE_LINE: two servers, cookies a and b, roundrobin.
 proxy() {
-	write_cfg "$LOGDIR/w.cfg" <<EOC
-global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	cfg_head "$LOGDIR/w.cfg" <<EOC
 frontend fe
     bind 127.0.0.1:$FE
     default_backend be

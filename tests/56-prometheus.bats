@@ -36,18 +36,7 @@ teardown() {
 # the frontend and on /be/metrics in a backend.
 start_proxy() {
 	need_bpf "$1"
-	write_cfg "$LOGDIR/w.cfg" <<EOF
-global
-    log stdout format raw local0
-    stats socket $STATS_SOCK mode 600 level admin
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel 1h
+	cfg_head "$LOGDIR/w.cfg" tunnel=1h <<EOF
 frontend fe_main
     bind 127.0.0.1:$FE
     http-request use-service prometheus-exporter if { path /metrics }

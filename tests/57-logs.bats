@@ -48,17 +48,8 @@ EOF
 
 # logs_cfg: a frontend per way of logging, the servers of the peers below.
 logs_cfg() {
-	write_cfg "$LOGDIR/wsplice.cfg" <<EOF
-global
-$GLOBAL_LOG
-    stats socket $STATS_SOCK mode 600 level admin
-defaults
-    mode http
-    log global
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel $TUNNEL
+	# the global log lines are the test's; each frontend says how it logs
+	cfg_head "$LOGDIR/wsplice.cfg" log= global="$GLOBAL_LOG" httplog= tunnel="$TUNNEL" <<EOF
 frontend fe_http
     bind 127.0.0.1:$P_HTTP
     option httplog

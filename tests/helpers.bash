@@ -163,24 +163,63 @@ need_bpf() {
 # tests that count both ways: "... %ST %B %U %tsc ...".
 LOGFMT_U='%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r'
 
+# cfg_head FILE [KEY=VALUE...] <<EOF: writes FILE: the global and defaults sections most tests
+# share, then standard input (the frontends and backends, what is particular to the test). A stats
+# socket is at $LOGDIR/wsplice.sock, set in STATS_SOCK. Each key changes one line of that head:
+#   log=TARGET      global "log TARGET"                      (stdout format raw local0)
+#   stats=OPTS      global "stats socket $STATS_SOCK OPTS"   (mode 600 level admin)
+#   mode=MODE       defaults "mode MODE"                     (http)
+#   log-format=FMT  defaults 'log-format "FMT"' in place of "option httplog"
+#   connect=T       defaults "timeout connect T"             (5s)
+#   tunnel=T        defaults "timeout tunnel T"              (none)
+# log=, stats= and httplog= given empty leave their line out ("httplog=": the frontends choose).
+# global=LINES and defaults=LINES add whole lines, indented, at the end of their section.
+cfg_head() {
+	local file=$1 arg val log='stdout format raw local0' stats='mode 600 level admin' mode=http
+	local httplog='option httplog' connect=5s tunnel= global= defaults=
+	shift
+	for arg; do
+		val=${arg#*=}
+		case $arg in
+		log=*) log=$val ;;
+		stats=*) stats=$val ;;
+		mode=*) mode=$val ;;
+		httplog=) httplog= ;;
+		log-format=*) httplog="log-format \"$val\"" ;;
+		connect=*) connect=$val ;;
+		tunnel=*) tunnel=$val ;;
+		global=*) global=$val ;;
+		defaults=*) defaults=$val ;;
+		*)
+			echo "cfg_head: unknown argument '$arg'" >&2
+			return 1
+			;;
+		esac
+	done
+	[ -z "$stats" ] || STATS_SOCK=$LOGDIR/wsplice.sock
+	{
+		echo global
+		[ -z "$log" ] || echo "    log $log"
+		[ -z "$stats" ] || echo "    stats socket $STATS_SOCK $stats"
+		[ -z "$global" ] || printf '%s\n' "$global"
+		echo defaults
+		echo "    mode $mode"
+		echo "    log global"
+		[ -z "$httplog" ] || echo "    $httplog"
+		echo "    timeout connect $connect"
+		echo "    timeout client 30s"
+		echo "    timeout server 30s"
+		[ -z "$tunnel" ] || echo "    timeout tunnel $tunnel"
+		[ -z "$defaults" ] || printf '%s\n' "$defaults"
+		cat
+	} >"$file"
+}
+
 # std_cfg FILE FE_PORT WS_PORT HTTP_PORT [TUNNEL_TIMEOUT] [GLOBAL_EXTRA] [FRONTEND_EXTRA]: the
 # usual two-backend configuration, stats socket at $LOGDIR/wsplice.sock (set in STATS_SOCK).
 std_cfg() {
 	local file=$1 fe=$2 ws=$3 http=$4 tunnel=${5:-1h} gextra=${6:-} fextra=${7:-}
-	STATS_SOCK=$LOGDIR/wsplice.sock
-	write_cfg "$file" <<EOF
-global
-    log stdout format raw local0
-    stats socket $STATS_SOCK mode 600 level admin
-$gextra
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout tunnel $tunnel
+	cfg_head "$file" tunnel="$tunnel" global="$gextra" <<EOF
 frontend fe_main
     bind 127.0.0.1:$fe
     use_backend websocket_servers if { path_beg /ws }
