@@ -33,7 +33,8 @@ static int parse_int(const char *s, long min, long max, long *v)
 	return *s && !*end && !errno && *v >= min && *v <= max ? 0 : -1;
 }
 
-static int kw_maxconn(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+/* "KEYWORD N", N a non-negative integer, into *dst. */
+static int global_int(char **args, int n, int *dst, char *err, size_t errlen)
 {
 	long v;
 
@@ -43,23 +44,19 @@ static int kw_maxconn(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 	}
 	if (no_extra(args, n, 2, err, errlen) < 0)
 		return -1;
-	ctx->cfg->global.maxconn = (int)v;
+	*dst = (int)v;
 	return 0;
+}
+
+static int kw_maxconn(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	return global_int(args, n, &ctx->cfg->global.maxconn, err, errlen);
 }
 
 /* "maxpipes N": at most N relayed tunnel directions use a splice(2) pipe at once (relay.c) */
 static int kw_maxpipes(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
-	long v;
-
-	if (n < 2 || parse_int(args[1], 0, INT_MAX, &v) < 0) {
-		snprintf(err, errlen, "'%s' expects an integer argument.", args[0]);
-		return -1;
-	}
-	if (no_extra(args, n, 2, err, errlen) < 0)
-		return -1;
-	ctx->cfg->global.maxpipes = (int)v;
-	return 0;
+	return global_int(args, n, &ctx->cfg->global.maxpipes, err, errlen);
 }
 
 static int kw_nosplice(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)

@@ -49,8 +49,9 @@ static bool chan_empty(const struct chan *c)
 }
 
 /*
- * splice(2) pipes, HAProxy's kernel splicing with "option splice-auto": a relayed direction
- * whose buffer filled carries bulk, and takes a pipe once it holds nothing. From then on its
+ * splice(2) pipes, HAProxy's kernel splicing, on the test of its "option splice-auto" but
+ * without the option: a relayed direction whose buffer filled carries bulk, and takes a pipe
+ * once it holds nothing. From then on its
  * bytes go source -> pipe -> destination as page references, never copied to user space and
  * back (docs/performance.md: bulk). Not with -dS or nosplice (maxpipes is 0 then, as
  * HAProxy's -dS and nosplice turn its splicing off), at most maxpipes at once, and never on
@@ -103,24 +104,9 @@ static ssize_t pipe_recv(struct stream *s, struct side *sd, struct chan *c)
 		return 0;
 	n = splice(sd->fd, NULL, c->pipe.wr, NULL, PIPE_READ_MAX,
 		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (n > 0) {
+	if (n > 0)
 		c->pipe.len = n;
-		sd->rx += n;
-		sd->last_ms = loop_now_ms(s->ctx->loop);
-		return n;
-	}
-	if (n == 0) {
-		sd->eof = true;
-		return -1;
-	}
-	if (errno == EAGAIN) {
-		sd->rx_empty = true;
-		return 0;
-	}
-	if (errno == EINTR)
-		return 0;
-	sd->err = errno;
-	return -1;
+	return stream_read_done(s, sd, n);
 }
 
 /* Sends what the pipe holds to dst. Returns -1 on a write error, else 0. */

@@ -45,10 +45,17 @@ static ssize_t side_recv(struct stream *s, struct side *sd, struct chan *c, size
 	n = recv(sd->fd, c->in.data + c->in.tail, room, 0);
 	if (n > 0) {
 		c->in.tail += n;
-		sd->rx += n;
-		sd->last_ms = loop_now_ms(s->ctx->loop);
 		/* a read that did not fill the room emptied the receive queue */
 		sd->rx_empty = (size_t)n < room;
+	}
+	return stream_read_done(s, sd, n);
+}
+
+ssize_t stream_read_done(struct stream *s, struct side *sd, ssize_t n)
+{
+	if (n > 0) {
+		sd->rx += n;
+		sd->last_ms = loop_now_ms(s->ctx->loop);
 		return n;
 	}
 	if (n == 0) {

@@ -173,5 +173,9 @@ void stream_log_accept(struct stream *s);
 int stream_flush(struct stream *s, struct chan *c, struct side *sd);
 ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t cap);
 void stream_set_term(struct stream *s, char cause, char state);
+/* Accounts the result n of a read from sd (recv or splice): counts and dates the bytes, or
+ * takes the EOF (-1), the EAGAIN (0, rx_empty set) or the error (-1, err set). Returns n when
+ * bytes came. */
+ssize_t stream_read_done(struct stream *s, struct side *sd, ssize_t n);
 
 #endif /* WSPLICE_STREAM_H */
