@@ -58,6 +58,13 @@ static bool chan_empty(const struct chan *c)
  * the way to the kernel, whose reads must take whole receive queues (relay_take_queue). A
  * pipe that cannot be had is no error: the direction copies, as HAProxy falls back.
  */
+bool relay_pipe_wanted(const struct stream *s, const struct chan *c)
+{
+	return c->pipe.on ||
+	       (c->bulk && !relay_splicing(s) && s->ctx->pipes_used < s->ctx->maxpipes);
+}
+
+/* Takes a pipe for c once its buffers are empty (what they hold goes first). */
 static bool pipe_get(struct stream *s, struct chan *c)
 {
 	struct ctx *ctx = s->ctx;
@@ -65,8 +72,7 @@ static bool pipe_get(struct stream *s, struct chan *c)
 
 	if (c->pipe.on)
 		return true;
-	if (!c->bulk || !buf_empty(&c->in) || !buf_empty(&c->out) || relay_splicing(s) ||
-	    ctx->pipes_used >= ctx->maxpipes)
+	if (!relay_pipe_wanted(s, c) || !buf_empty(&c->in) || !buf_empty(&c->out))
 		return false;
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
 		/* out of fds: the next full buffer asks again */
@@ -254,8 +260,9 @@ static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 
 	if (relay_splicing(s))
 		return relay_take_queue(s, sd, c);
-	if (pipe_get(s, c))
-		return pipe_recv(s, sd, c);
+	/* a slow destination would keep the buffer from ever emptying if reads refilled it */
+	if (relay_pipe_wanted(s, c))
+		return pipe_get(s, c) ? pipe_recv(s, sd, c) : 0;
 	/* the last read emptied the queue: epoll (level-triggered) says when more comes, and the
 	 * I/O callback reads it before calling here */
 	if (sd->rx_empty)
@@ -377,10 +384,11 @@ uint64_t tunnel_deadline(const struct stream *s, uint64_t cli_ms, uint64_t srv_m
 	return ds;
 }
 
-/* A direction whose destination has not taken what it holds: its source waits. */
-static bool chan_blocked(const struct chan *c)
+/* A direction whose destination has not taken what it holds: its source waits (with a pipe
+ * wanted, until the buffer and the pipe are empty). */
+static bool chan_blocked(const struct stream *s, const struct chan *c)
 {
-	return buf_len(&c->in) >= STREAM_BUFSIZE || c->pipe.len;
+	return buf_len(&c->in) >= STREAM_BUFSIZE || (relay_pipe_wanted(s, c) && !chan_empty(c));
 }
 
 /*
@@ -395,7 +403,7 @@ static uint32_t side_events(const struct stream *s, const struct side *sd,
 {
 	uint32_t ev = 0;
 
-	if (!sd->eof && !chan_blocked(c)) {
+	if (!sd->eof && !chan_blocked(s, c)) {
 		ev |= EPOLLRDHUP;
 		/* on the way to the kernel, new bytes wait in the socket for the verdict */
 		if (!relay_splicing(s))
@@ -403,7 +411,7 @@ static uint32_t side_events(const struct stream *s, const struct side *sd,
 	}
 	if (!chan_empty(back))
 		ev |= EPOLLOUT;
-	if (!sd->eof && chan_blocked(c))
+	if (!sd->eof && chan_blocked(s, c))
 		ev |= EPOLLET;
 	return ev;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct chan;
 struct stream;
 
 /*
@@ -18,6 +19,10 @@ void relay_tunnel_start(struct stream *s);
 
 /* Moves bytes and handles EOF and errors; called from the stream's state machine. */
 void relay_process(struct stream *s);
+
+/* True when c's bytes are to go through a splice(2) pipe (it has one, or takes one once its
+ * buffers are empty): the relay reads them, not the I/O callbacks. */
+bool relay_pipe_wanted(const struct stream *s, const struct chan *c);
 
 /* Closes the splice(2) pipes of a tunnel (stream_kill). */
 void relay_release(struct stream *s);

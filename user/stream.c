@@ -1001,7 +1001,7 @@ static void recv_event(struct stream *s, struct side *sd, struct chan *c, uint32
 {
 	socklen_t len = sizeof(sd->err);
 
-	if (!c->pipe.on) {
+	if (s->st != ST_TUNNEL_USER || !relay_pipe_wanted(s, c)) {
 		while (side_recv(s, sd, c, STREAM_BUFSIZE) > 0 && !sd->rx_empty)
 			;
 		return;

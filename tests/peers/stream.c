@@ -10,7 +10,8 @@
  * until the EOF). --wait-eof: once everything is sent and received, wait for the peer's EOF before
  * closing. --rate: read at most that many bytes/s. --abort-after N: reset (SO_LINGER 0) once N
  * bytes are sent. --early N (server): the first N bytes go out in the same send() as the 101.
- * --interval MS --chunk N: send N bytes every MS milliseconds. --raw: no HTTP upgrade.
+ * --interval MS --chunk N: send N bytes every MS milliseconds. --delay MS: send nothing for MS
+ * milliseconds after the upgrade. --raw: no HTTP upgrade.
  *
  * After the upgrade each side sends --send bytes of a deterministic pattern and expects --recv
  * bytes of the peer's pattern. The pattern is a function of the byte offset and of the direction
@@ -54,6 +55,7 @@ static struct {
 	long long abort_after;	/* RST after sending this many bytes, -1 = never */
 	uint64_t early;		/* server: pattern bytes sent in the same write as the 101 */
 	int interval_ms;	/* send in chunks of --chunk every interval_ms */
+	int delay_ms;		/* send nothing for delay_ms after the upgrade */
 	uint64_t chunk;
 	double timeout;		/* give up after this many seconds of no progress */
 } opt = { .path = "/ws", .abort_after = -1, .chunk = 65536, .timeout = 60 };
@@ -389,7 +391,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: stream client HOST:PORT | server PORT  [--send N] [--recv N] [--rate B/s]\n"
 		"  [--shut] [--eof] [--recv-first] [--abort-after N] [--early N] [--path P]\n"
-		"  [--interval MS --chunk N] [--raw] [--timeout S] [--wait-eof]\n"
+		"  [--interval MS --chunk N] [--delay MS] [--raw] [--timeout S] [--wait-eof]\n"
 		"N accepts suffixes K, M, G (powers of 1024).\n");
 	exit(2);
 }
@@ -416,7 +418,7 @@ static void parse_args(int argc, char **argv)
 		{ "shut", 0, 0, 'S' }, { "eof", 0, 0, 'E' }, { "recv-first", 0, 0, 'F' },
 		{ "abort-after", 1, 0, 'A' }, { "early", 1, 0, 'e' }, { "path", 1, 0, 'p' },
 		{ "interval", 1, 0, 'i' }, { "chunk", 1, 0, 'c' }, { "raw", 0, 0, 'w' },
-		{ "timeout", 1, 0, 't' }, { "wait-eof", 0, 0, 'W' }, { 0 }
+		{ "timeout", 1, 0, 't' }, { "wait-eof", 0, 0, 'W' }, { "delay", 1, 0, 'd' }, { 0 }
 	};
 	int c;
 
@@ -450,6 +452,7 @@ static void parse_args(int argc, char **argv)
 		case 'e': opt.early = size_arg(optarg); break;
 		case 'p': opt.path = optarg; break;
 		case 'i': opt.interval_ms = atoi(optarg); break;
+		case 'd': opt.delay_ms = atoi(optarg); break;
 		case 'c': opt.chunk = size_arg(optarg); break;
 		case 'w': opt.raw = true; break;
 		case 't': opt.timeout = atof(optarg); break;
@@ -492,6 +495,7 @@ int main(int argc, char **argv)
 			client_upgrade(fd, extra, &nextra);
 	}
 	t0 = last_progress = now();
+	next_send = t0 + opt.delay_ms / 1000.0;
 
 	/* Pattern bytes that came with the handshake. */
 	if (nextra) {
@@ -532,7 +536,7 @@ int main(int argc, char **argv)
 			wait_ms = ahead * 1000 + 1;
 		}
 		can_send = !sdone && !(opt.recv_first && !rdone);
-		if (can_send && opt.interval_ms && t < next_send) {
+		if (can_send && t < next_send) {
 			can_send = false;
 			if ((next_send - t) * 1000 < wait_ms)
 				wait_ms = (next_send - t) * 1000 + 1;
