@@ -264,11 +264,6 @@ eof_after_upload() {
 
 # --- a pipe the destination does not empty -----------------------------------------------------------
 
-# cpu_ticks PID: user + system CPU time of PID, in clock ticks (100 a second).
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
 # full_pipe MODE END: the server sends 64 MiB, then its FIN (END=eof) or a reset once 48 MiB are
 # out (END=reset), to a client reading 16 MiB/s. It starts only on the client's byte, sent 300 ms
 # after the upgrade, so that on the BPF path the tunnel is in the kernel by then, and leaves it 16

@@ -33,11 +33,6 @@ limit_for_free_slots() {
 		END { for (l = 0; ; l++) { if (!(l in open)) free++; if (free == k) { print l + 1; exit } } }'
 }
 
-# cpu_ticks PID: user + system CPU time of PID, in clock ticks.
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
 # --- maxconn: the excess waits in the backlog ---------------------------------------------------
 
 # 200 chaos tunnels (random sizes, half-closes, resets) through a daemon with maxconn 50: the

@@ -267,6 +267,11 @@ rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# cpu_ticks PID: user + system CPU time of PID, in clock ticks (getconf CLK_TCK a second).
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
 # sanitizer_build: true when ./wsplice was built with SANITIZE=1 (AddressSanitizer).
 sanitizer_build() {
 	ldd "$WSPLICE" 2>/dev/null | grep -q libasan

@@ -162,8 +162,10 @@ static int set_limits(struct ctx *ctx, bool pipes)
 		avail = 2LL * INT_MAX;
 	fit = avail / 2;
 	if (!want) {
-		/* a quarter of a pipe per connection: 2.5 fds each */
-		fit = !pipes ? avail / 2 : want_pipes ? (avail - 2LL * want_pipes) / 2 : avail * 2 / 5;
+		if (pipes && want_pipes)
+			fit = (avail - 2LL * want_pipes) / 2;
+		else if (pipes)
+			fit = avail * 2 / 5; /* a quarter of a pipe per connection: 2.5 fds each */
 		ctx->maxconn = fit > 0 ? (int)fit : 1;
 		pr_notice("maxconn set to %d from the open-files limit (%llu)", ctx->maxconn,
 			  (unsigned long long)rl.rlim_cur);

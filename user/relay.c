@@ -64,7 +64,8 @@ bool relay_pipe_wanted(const struct stream *s, const struct chan *c)
 	       (c->bulk && !relay_splicing(s) && s->ctx->pipes_used < s->ctx->maxpipes);
 }
 
-/* Takes a pipe for c once its buffers are empty (what they hold goes first). */
+/* Takes a pipe for c, which wants one (relay_pipe_wanted), once its buffers are empty: what
+ * they hold goes first. */
 static bool pipe_get(struct stream *s, struct chan *c)
 {
 	struct ctx *ctx = s->ctx;
@@ -72,7 +73,7 @@ static bool pipe_get(struct stream *s, struct chan *c)
 
 	if (c->pipe.on)
 		return true;
-	if (!relay_pipe_wanted(s, c) || !buf_empty(&c->in) || !buf_empty(&c->out))
+	if (!buf_empty(&c->in) || !buf_empty(&c->out))
 		return false;
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
 		/* out of fds: the next full buffer asks again */
@@ -123,17 +124,16 @@ static int pipe_flush(struct stream *s, struct chan *c, struct side *dst)
 	while (c->pipe.len && dst->fd >= 0) {
 		n = splice(c->pipe.rd, NULL, dst->fd, NULL, c->pipe.len,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			c->pipe.len -= n;
-			dst->tx += n;
-			dst->last_ms = loop_now_ms(s->ctx->loop);
-			s->ctx->cnt.pipe_bytes += n;
-			continue;
+		if (n == 0) {
+			/* a pipe that holds bytes and gives none: never wait on it */
+			dst->err = EPIPE;
+			return -1;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		dst->err = n < 0 ? errno : EPIPE;
-		return -1;
+		n = stream_write_done(s, dst, n);
+		if (n <= 0)
+			return n;
+		c->pipe.len -= n;
+		s->ctx->cnt.pipe_bytes += n;
 	}
 	return 0;
 }
@@ -173,6 +173,9 @@ static int relay_flush(struct stream *s, struct chan *c, struct side *dst)
 	uint64_t before = dst->tx;
 	int r;
 
+	/* every read is flushed here, the I/O callbacks' included: a full buffer means bulk */
+	if (buf_len(&c->in) >= STREAM_BUFSIZE)
+		c->bulk = true;
 	c->fwd = buf_len(&c->in);
 	r = stream_flush(s, c, dst);
 	if (!r && c->pipe.len && buf_empty(&c->in) && buf_empty(&c->out))
@@ -256,8 +259,6 @@ static ssize_t relay_take_queue(struct stream *s, struct side *sd, struct chan *
 
 static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 {
-	ssize_t n;
-
 	if (relay_splicing(s))
 		return relay_take_queue(s, sd, c);
 	/* a slow destination would keep the buffer from ever emptying if reads refilled it */
@@ -267,10 +268,7 @@ static ssize_t relay_recv(struct stream *s, struct side *sd, struct chan *c)
 	 * I/O callback reads it before calling here */
 	if (sd->rx_empty)
 		return 0;
-	n = stream_recv(s, sd, c, STREAM_BUFSIZE);
-	if (buf_len(&c->in) >= STREAM_BUFSIZE)
-		c->bulk = true;
-	return n;
+	return stream_recv(s, sd, c, STREAM_BUFSIZE);
 }
 
 /*
@@ -297,11 +295,6 @@ static void splice_auto_check(struct stream *s)
 void relay_process(struct stream *s)
 {
 	splice_auto_check(s);
-	/* the I/O callbacks read before calling here: a full buffer there is bulk too */
-	if (buf_len(&s->req.in) >= STREAM_BUFSIZE)
-		s->req.bulk = true;
-	if (buf_len(&s->res.in) >= STREAM_BUFSIZE)
-		s->res.bulk = true;
 	/*
 	 * A direction whose destination does not take what it holds stops the reads: the rest
 	 * waits in the source's socket, where TCP holds the sender back. On the way to the kernel
@@ -401,9 +394,10 @@ static bool chan_blocked(const struct stream *s, const struct chan *c)
 static uint32_t side_events(const struct stream *s, const struct side *sd,
 			    const struct chan *c, const struct chan *back)
 {
+	bool blocked = chan_blocked(s, c);
 	uint32_t ev = 0;
 
-	if (!sd->eof && !chan_blocked(s, c)) {
+	if (!sd->eof && !blocked) {
 		ev |= EPOLLRDHUP;
 		/* on the way to the kernel, new bytes wait in the socket for the verdict */
 		if (!relay_splicing(s))
@@ -411,7 +405,7 @@ static uint32_t side_events(const struct stream *s, const struct side *sd,
 	}
 	if (!chan_empty(back))
 		ev |= EPOLLOUT;
-	if (!sd->eof && chan_blocked(s, c))
+	if (!sd->eof && blocked)
 		ev |= EPOLLET;
 	return ev;
 }

@@ -72,10 +72,8 @@ ssize_t stream_read_done(struct stream *s, struct side *sd, ssize_t n)
 	return -1;
 }
 
-static ssize_t send_some(struct stream *s, struct side *sd, const char *p, size_t len)
+ssize_t stream_write_done(struct stream *s, struct side *sd, ssize_t n)
 {
-	ssize_t n = send(sd->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
 	if (n >= 0) {
 		sd->tx += n;
 		if (n)
@@ -88,6 +86,11 @@ static ssize_t send_some(struct stream *s, struct side *sd, const char *p, size_
 	return -1;
 }
 
+static ssize_t send_some(struct stream *s, struct side *sd, const char *p, size_t len)
+{
+	return stream_write_done(s, sd, send(sd->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
 /* Both at once: a head (or PROXY header) and the bytes after it leave in one system call, and in
  * one segment when they fit. Returns what send_some() returns; the caller consumes. */
 static ssize_t send_two(struct stream *s, struct side *sd, struct chan *c)
@@ -97,18 +100,8 @@ static ssize_t send_two(struct stream *s, struct side *sd, struct chan *c)
 		{ .iov_base = buf_ptr(&c->in), .iov_len = c->fwd },
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n = sendmsg(sd->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (n >= 0) {
-		sd->tx += n;
-		if (n)
-			sd->last_ms = loop_now_ms(s->ctx->loop);
-		return n;
-	}
-	if (errno == EAGAIN || errno == EINTR)
-		return 0;
-	sd->err = errno;
-	return -1;
+	return stream_write_done(s, sd, sendmsg(sd->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT));
 }
 
 /* Sends c->out then the forwardable bytes of c->in to sd. Returns -1 on a write error, else 0. */

@@ -177,5 +177,8 @@ void stream_set_term(struct stream *s, char cause, char state);
  * takes the EOF (-1), the EAGAIN (0, rx_empty set) or the error (-1, err set). Returns n when
  * bytes came. */
 ssize_t stream_read_done(struct stream *s, struct side *sd, ssize_t n);
+/* The same for a write to sd (send, sendmsg or splice): counts and dates the bytes, returns 0
+ * for EAGAIN or EINTR, -1 with err set on an error. */
+ssize_t stream_write_done(struct stream *s, struct side *sd, ssize_t n);
 
 #endif /* WSPLICE_STREAM_H */
