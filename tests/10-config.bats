@@ -57,6 +57,8 @@ timeouts() {
 			global
 			    maxconn 4096
 			    nosplice
+			    busy-polling
+			    no busy-polling
 			    spread-checks 10
 			    log stdout format raw local0 info
 			    log 127.0.0.1:5514 len 2048 format rfc3164 local1 info err
@@ -238,6 +240,8 @@ timeouts() {
 	expect_error 2 "'option splice-request' is not supported yet."
 	printf 'global\n    maxpipes -1\n' >"$CFG"
 	expect_error 2 "'maxpipes' expects an integer argument."
+	printf 'global\n    busy-polling on\n' >"$CFG"
+	expect_error 2 "'busy-polling' cannot handle unexpected argument 'on'."
 	printf 'frontend fe\n    bind 127.0.0.1\n' >"$CFG"
 	expect_error 2 "missing port specification in '127.0.0.1'"
 	printf 'frontend fe\n    bind :443 ssl crt /x.pem\n' >"$CFG"

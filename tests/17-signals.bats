@@ -126,6 +126,35 @@ long_tunnel() {
 	refute grep -q "hard-stop" "$LOGDIR/wsplice.log"
 }
 
+# HAProxy's "busy-polling": epoll_wait() never sleeps, so the daemon takes its CPU whole even
+# with nothing to do, and serves as usual; an old process finishing its connections stops it.
+@test "signals: busy-polling takes a whole CPU and serves; a soft stop turns it off, as HAProxy's" {
+	local c0 c1
+	std_cfg "$LOGDIR/w.cfg" "$FE" "$WS" "$HT" 1h "    busy-polling"
+	start_wsplice "$LOGDIR/w.cfg"
+	wait_for_port "$FE"
+	[ "$(info BusyPolling)" -eq 1 ]
+	[ "$(http_code)" = 200 ]
+	long_tunnel
+	# 100 ticks a second is a whole CPU; a loaded machine gives a spinning process less, a
+	# sleeping one (below, or any daemon without the keyword) spends 0 to 2 here
+	c0=$(cpu_ticks "$DAEMON_PID")
+	sleep 1
+	c1=$(cpu_ticks "$DAEMON_PID")
+	echo "busy polling: $((c1 - c0)) ticks in 1 s"
+	[ $((c1 - c0)) -ge 20 ]
+
+	kill -USR1 "$DAEMON_PID"
+	wait_for_log "$LOGDIR/wsplice.log" "soft stop: no longer accepting"
+	[ "$(info BusyPolling)" -eq 0 ]
+	c0=$(cpu_ticks "$DAEMON_PID")
+	sleep 1
+	c1=$(cpu_ticks "$DAEMON_PID")
+	echo "stopping, with a tunnel open: $((c1 - c0)) ticks in 1 s"
+	[ $((c1 - c0)) -le 10 ]
+	kill -0 "$DAEMON_PID"
+}
+
 @test "signals: global daemon and pidfile: the command returns once the daemon started, its pidfile written" {
 	need_bpf bpf
 	std_cfg "$LOGDIR/w.cfg" "$FE" "$WS" "$HT" 1h "    daemon

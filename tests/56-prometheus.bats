@@ -252,7 +252,8 @@ tunnel() {
 		"wsplice_tunnels_demoted_total SpliceDemoted" "wsplice_flow_control_pauses_total FlowPauses" \
 		"wsplice_user_held_bytes_total UserHeldBytes" "wsplice_redirect_failures_total RedirectFailures" \
 		"wsplice_user_pipe_bytes_total UserPipeBytes" "haproxy_process_max_pipes Maxpipes" \
-		"haproxy_process_pipes_used_total PipesUsed"; do
+		"haproxy_process_pipes_used_total PipesUsed" \
+		"haproxy_process_busy_polling_enabled BusyPolling"; do
 		read -r a b <<<"$t"
 		echo "$a $(pv m1 "$a") / $b $(sed -n "s/^$b: //p" "$LOGDIR/info")"
 		[ "$(pv m1 "$a")" = "$(sed -n "s/^$b: //p" "$LOGDIR/info")" ]

@@ -270,6 +270,7 @@ struct global {
 	int maxconn;		/* 0: unset, derived from the file limit */
 	int maxpipes;		/* "maxpipes": splice(2) pipes at once; 0: maxconn / 4 */
 	bool nosplice;
+	bool busy_polling;	/* "busy-polling": epoll_wait never sleeps (loop.c) */
 	struct log_tgt *log;	/* "log" lines (syslog.h) */
 	char *stats_socket;	/* "stats socket PATH": unix socket for the runtime API */
 	unsigned int stats_socket_mode;	/* "mode 600" (octal), default 0600 */

@@ -67,6 +67,18 @@ static int kw_nosplice(struct cfg_kw_ctx *ctx, char **args, int n, char *err, si
 	return 0;
 }
 
+/*
+ * "busy-polling" (HAProxy's): the event loop polls with a zero timeout instead of sleeping.
+ * "no busy-polling" turns it off again, as in HAProxy.
+ */
+static int kw_busy_polling(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
+{
+	if (no_extra(args, n, 1, err, errlen) < 0)
+		return -1;
+	ctx->cfg->global.busy_polling = !ctx->no;
+	return 0;
+}
+
 /* "spread-checks N": each check interval varies by up to N percent either way (0..50). */
 static int kw_spread_checks(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size_t errlen)
 {
@@ -323,6 +335,7 @@ static int kw_uid_gid(struct cfg_kw_ctx *ctx, char **args, int n, char *err, siz
 }
 
 const struct cfg_kw cfg_global_kws[] = {
+    {"busy-polling", CFG_SEC_GLOBAL, 0, CFG_KW_NO, kw_busy_polling},
     {"chroot", CFG_SEC_GLOBAL, 0, 0, kw_chroot},
     {"daemon", CFG_SEC_GLOBAL, 0, 0, kw_daemon},
     {"gid", CFG_SEC_GLOBAL, 0, 0, kw_uid_gid},

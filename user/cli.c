@@ -114,6 +114,8 @@ static void show_info(struct cli_req *r, char **args, int n)
 	    (unsigned long long)ctx->cnt.cum_spliced, (unsigned long long)ctx->cnt.demoted);
 	/* HAProxy's name: log lines a target could not take at once (syslog.c) */
 	out(r, "DroppedLogs: %llu\n", (unsigned long long)log_lines_dropped);
+	/* HAProxy's: 1 while busy polling is in use (not in a process that is stopping) */
+	out(r, "BusyPolling: %d\n", loop_busy(ctx->loop));
 	out(r, "KernelBytes: %llu\nUserRelayBytes: %llu\nUserPipeBytes: %llu\n",
 	    (unsigned long long)splice_kernel_bytes(ctx),
 	    (unsigned long long)ctx->cnt.user_relay_bytes,

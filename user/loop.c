@@ -22,6 +22,7 @@ struct loop {
 	void *before_sleep_arg;
 	void **defer;		/* loop_free_later(): freed once the batch is dispatched */
 	int ndefer, defer_cap;
+	bool busy;		/* loop_set_busy(): poll with a zero timeout, never sleep */
 };
 
 uint64_t loop_update_time(struct loop *loop)
@@ -289,6 +290,16 @@ void loop_set_before_sleep(struct loop *loop, void (*fn)(struct loop *loop, void
 	loop->before_sleep_arg = arg;
 }
 
+void loop_set_busy(struct loop *loop, bool busy)
+{
+	loop->busy = busy;
+}
+
+bool loop_busy(const struct loop *loop)
+{
+	return loop->busy;
+}
+
 void loop_stop(struct loop *loop)
 {
 	loop->stop = true;
@@ -309,7 +320,7 @@ void loop_run(struct loop *loop)
 			loop->before_sleep(loop, loop->before_sleep_arg);
 		if (loop->stop)
 			break;
-		n = epoll_wait(loop->epfd, evs, MAX_EVENTS, next_timeout(loop));
+		n = epoll_wait(loop->epfd, evs, MAX_EVENTS, loop->busy ? 0 : next_timeout(loop));
 		if (n < 0 && errno != EINTR) {
 			pr_alert("epoll_wait: %m");
 			break;

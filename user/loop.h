@@ -76,6 +76,14 @@ static inline bool loop_timer_armed(const struct timer *t)
 /* Runs until loop_stop(). before_sleep, if set, runs before each epoll_wait(). */
 void loop_set_before_sleep(struct loop *loop, void (*fn)(struct loop *loop, void *arg), void *arg);
 void loop_run(struct loop *loop);
+
+/*
+ * Busy polling (global "busy-polling", HAProxy's): epoll_wait() with a zero timeout, so that
+ * the process never sleeps. A wakeup then costs no IPI and no idle exit, which in a VM is a
+ * VM exit each (docs/performance.md); the price is a whole CPU, even idle.
+ */
+void loop_set_busy(struct loop *loop, bool busy);
+bool loop_busy(const struct loop *loop);
 void loop_stop(struct loop *loop);
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - __builtin_offsetof(type, member)))

@@ -298,9 +298,11 @@ static void before_sleep(struct loop *loop, void *arg)
 {
 	struct ctx *ctx = arg;
 
-	(void)loop;
 	stream_reap(ctx);
 	soft_stop_check(ctx);
+	/* as HAProxy's, an old process finishing its connections (a soft stop, a reload) stops
+	 * busy polling: it would take a CPU from the new one */
+	loop_set_busy(loop, ctx->cfg->global.busy_polling && !ctx->stopping);
 }
 
 static int setup_signals(struct ctx *ctx, struct sigs *sg)

@@ -71,7 +71,7 @@ struct proc_vals {
 	uint64_t uptime, maxconn, curconn, cumconn, splice_on;
 	uint64_t tun_cur, tun_cum, spl_cur, spl_cum, demoted;
 	uint64_t kbytes, relay_bytes, pipe_bytes, held_bytes, pauses, redir_fail;
-	uint64_t maxpipes, pipes_used, pipes_free;
+	uint64_t maxpipes, pipes_used, pipes_free, busy_polling;
 };
 
 #define PV(f) offsetof(struct proc_vals, f)
@@ -97,6 +97,8 @@ static const struct {
      "Number of pipes in use"},
     {"haproxy_process_pipes_free_total", PROM_COUNTER, PV(pipes_free),
      "Number of pipes unused"},
+    {"haproxy_process_busy_polling_enabled", PROM_GAUGE, PV(busy_polling),
+     "1 if busy-polling is currently in use, 0 otherwise."},
     {"wsplice_splice_enabled", PROM_GAUGE, PV(splice_on),
      "1 when tunnels are forwarded by the kernel (BPF), 0 on the userspace relay"},
     {"wsplice_tunnels_current", PROM_GAUGE, PV(tun_cur), "Tunnels open now"},
@@ -139,6 +141,7 @@ static void proc_fill(struct ctx *ctx, struct proc_vals *v)
 	v->maxpipes = ctx->maxpipes;
 	v->pipes_used = ctx->pipes_used;
 	v->pipes_free = 0;
+	v->busy_polling = loop_busy(ctx->loop);
 	v->held_bytes = ctx->cnt.held_bytes;
 	v->pauses = ctx->cnt.flow_pauses;
 	v->redir_fail = splice_stat(ctx, WSPLICE_STAT_REDIRECT_FAILED);
