@@ -58,6 +58,51 @@ EOC
 	wait_for_log "$LOGDIR/wsplice.log" ' be/s1 .* SC-- [0-9]+/[0-9]+/[0-9]+/[0-9]+/0 '
 }
 
+# late_server PORT HOLD CONNECT_TIMEOUT RETRIES: a server whose handshake does not complete for
+# HOLD seconds (tests/peers/late_accept.py; -1: never) behind the proxy. The daemon's send right
+# after connect() (srvconn.c) finds the connect still in progress, so the request waits for
+# EPOLLOUT under the connect timeout.
+late_server() {
+	bg late timeout 60 $PY "$PEERS/late_accept.py" "$1" "$2"
+	wait_for_log "$LOGDIR/late.log" '^listening'
+	cfg_head "$LOGDIR/w.cfg" connect="$3" <<EOC
+frontend fe
+    bind 127.0.0.1:$FE
+    default_backend be
+backend be
+    retries $4
+    server s1 127.0.0.1:$1
+EOC
+	start_wsplice "$LOGDIR/w.cfg" -dS
+	wait_for_port "$FE"
+}
+
+@test "timeout connect: a handshake that never completes is retried, then 503 'sC'" {
+	local t0 ms
+	late_server "$(free_port)" -1 300ms 1
+	t0=$(date +%s%N)
+	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "503 after $ms ms"
+	[ "$output" = 503 ]
+	# two attempts of 300 ms, the second at once after the first timed out
+	[ "$ms" -ge 600 ] && [ "$ms" -lt 4000 ]
+	wait_for_log "$LOGDIR/wsplice.log" ' be/s1 .* 503 .* sC-- [0-9]+/[0-9]+/[0-9]+/[0-9]+/1 '
+}
+
+@test "a handshake that completes late: the request waits for it, 200, Tc logged" {
+	local tc
+	# the server accepts after 0.5 s; the daemon's SYN, dropped at first, is sent again at 1 s
+	late_server "$(free_port)" 0.5 5s 0
+	run timeout 10 curl -s "http://127.0.0.1:$FE/"
+	[ "$output" = late ]
+	wait_for_log "$LOGDIR/wsplice.log" ' be/s1 .* 200 '
+	tc=$(grep -m1 ' be/s1 .* 200 ' "$LOGDIR/wsplice.log" |
+		sed -E 's#.* -?[0-9]+/-?[0-9]+/(-?[0-9]+)/-?[0-9]+/-?[0-9]+ 200 .*#\1#')
+	echo "Tc $tc ms"
+	[ "$tc" -ge 900 ] && [ "$tc" -lt 4000 ]
+}
+
 @test "option redispatch: the last retry goes to another server, logged '+N'" {
 	proxy "    retries 2
     option redispatch

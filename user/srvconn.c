@@ -236,10 +236,41 @@ static void redispatch(struct stream *s)
 	s->redispatched = true;
 }
 
+static void on_connected(struct stream *s);
+
+/*
+ * On loopback, and often on a LAN, the handshake is over when connect() returns: the request
+ * then leaves at once and the socket is registered for the response, without a trip through
+ * epoll for EPOLLOUT nor an epoll_ctl to change its events after (churn, docs/performance.md).
+ * A connect still in progress makes send() say EAGAIN; a failed one says the error SO_ERROR
+ * would have given. Only in mode http: in mode tcp the tunnel starts at on_connected().
+ * Returns the events to register the socket with, or 0 when the connect failed (handled).
+ */
+static uint32_t send_early(struct stream *s)
+{
+	uint64_t tx = s->ss.tx;
+	int err;
+
+	if (s->fe->mode != PX_MODE_HTTP || (buf_empty(&s->req.out) && !s->req.fwd))
+		return EPOLLOUT | EPOLLRDHUP;
+	if (stream_flush(s, &s->req, &s->ss) < 0) {
+		err = s->ss.err;
+		s->ss.err = 0;
+		connect_failed(s, err, false);
+		return 0;
+	}
+	if (s->ss.tx == tx)
+		return EPOLLOUT | EPOLLRDHUP;
+	on_connected(s);
+	/* what stream_update() asks of a connected server side */
+	return EPOLLIN | EPOLLRDHUP | (!buf_empty(&s->req.out) || s->req.fwd ? EPOLLOUT : 0);
+}
+
 /* Starts (or retries) the connection to a server of s->be. */
 void connect_server(struct stream *s)
 {
 	struct ctx *ctx = s->ctx;
+	uint32_t events;
 	int fd;
 
 	if (!s->srv && !pick_server(s, NULL))
@@ -255,13 +286,18 @@ void connect_server(struct stream *s)
 	s->ss.eof = s->ss.shut_wr = false;
 	s->ss.err = 0;
 	s->ss.last_ms = s->t_conn_start;
-	if (loop_add_fd(ctx->loop, &s->ss.fh, fd, EPOLLOUT | EPOLLRDHUP, srv_io) < 0) {
+	if (s->srv->send_proxy && !prepend_proxy_header(s)) {
 		side_close(s, &s->ss);
 		return stream_error(s, 503, 'S', 'C');
 	}
-	if (s->srv->send_proxy && !prepend_proxy_header(s))
-		return stream_error(s, 503, 'S', 'C');
 	s->st = ST_CONNECT;
+	events = send_early(s);
+	if (!events)
+		return;
+	if (loop_add_fd(ctx->loop, &s->ss.fh, fd, events, srv_io) < 0) {
+		side_close(s, &s->ss);
+		return stream_error(s, 503, 'S', 'C');
+	}
 }
 
 /* The connection attempt failed (err) or timed out: retry, or answer 503. */
