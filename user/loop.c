@@ -165,6 +165,12 @@ int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_
 	return 0;
 }
 
+void loop_forget_fd(struct fd_handler *h)
+{
+	h->gen = 0;
+	h->events = 0;
+}
+
 void loop_del_fd(struct loop *loop, struct fd_handler *h)
 {
 	if (h->gen == 0)

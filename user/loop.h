@@ -59,6 +59,10 @@ int loop_add_fd(struct loop *loop, struct fd_handler *h, int fd, uint32_t events
 int loop_mod_fd(struct loop *loop, struct fd_handler *h, uint32_t events);
 void loop_del_fd(struct loop *loop, struct fd_handler *h);
 
+/* For an fd about to be closed that no other process holds: close() removes the registration,
+ * so no epoll_ctl; events of the current batch are dropped, as after loop_del_fd(). */
+void loop_forget_fd(struct fd_handler *h);
+
 /* New events and callback for a registered fd in one epoll_ctl (MOD instead of DEL + ADD);
  * events already queued for the old registration are dropped, as after loop_del_fd(). */
 int loop_rebind_fd(struct loop *loop, struct fd_handler *h, uint32_t events, fd_cb cb);

@@ -846,6 +846,8 @@ static int send_tunnel(int fd, struct stream *s)
 	err = relay_unpipe(s);
 	if (err)
 		return err;
+	/* from here the new process may hold them too, even if it refuses the tunnel */
+	s->fds_shared = true;
 	record_of(s, &t);
 	for (int b = 0; b < HO_NBUFS; b++)
 		t.buf_len[b] = buf_len(tunnel_bufs(s, b));

@@ -148,9 +148,16 @@ void side_close(struct stream *s, struct side *sd)
 {
 	if (sd->fd < 0)
 		return;
-	/* explicitly: close() alone would leave the registration alive when another process
-	 * holds a copy of the socket (a reload hands tunnels over), with its events pointing here */
-	loop_del_fd(s->ctx->loop, &sd->fh);
+	/*
+	 * close() removes the epoll registration with the last reference to the socket, which
+	 * this process holds unless a reload shared it (then explicitly: the registration would
+	 * outlive close() with its events pointing at a freed stream). HAProxy deletes only such
+	 * "cloned" fds too: two epoll_ctl per connection less.
+	 */
+	if (s->fds_shared)
+		loop_del_fd(s->ctx->loop, &sd->fh);
+	else
+		loop_forget_fd(&sd->fh);
 	close(sd->fd);
 	sd->fd = -1;
 }
@@ -1108,6 +1115,8 @@ struct stream *stream_adopt(struct ctx *ctx, struct proxy *fe, int cfd, int sfd)
 	s->fe = fe;
 	s->cs.fd = cfd;
 	s->ss.fd = sfd;
+	/* the old process closes its copies only once this one acknowledged them */
+	s->fds_shared = true;
 	loop_timer_init(&s->timer, stream_timeout);
 	stream_link(ctx, s);
 	ctx->cnt.cur_tunnels++;

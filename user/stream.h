@@ -119,6 +119,7 @@ struct stream {
 	uint64_t splice_at;
 	bool handed_over;	/* given to a new process (reload.c): no log, maps untouched */
 	bool reload_refused;	/* the new process had no place for it: it ends here */
+	bool fds_shared;	/* its sockets went to or came from another process (reload.c) */
 	uint64_t res_rules_fe, res_rules_be; /* http-response rules that apply (http_rules.h) */
 };
 
