@@ -32,14 +32,19 @@ EOC
 	wait_for_port "$FE"
 }
 
-@test "retries: a refused server is tried retries+1 times, then 503 'SC' with the count logged" {
-	proxy "    retries 1
-    server s1 127.0.0.1:$DEAD"
-	local t0 ms
+# timed_get: GET / through the frontend; the status in $output, the milliseconds it took in $ms.
+timed_get() {
+	local t0
 	t0=$(date +%s%N)
 	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/"
 	ms=$((($(date +%s%N) - t0) / 1000000))
-	echo "503 after $ms ms"
+	echo "$output after $ms ms"
+}
+
+@test "retries: a refused server is tried retries+1 times, then 503 'SC' with the count logged" {
+	proxy "    retries 1
+    server s1 127.0.0.1:$DEAD"
+	timed_get
 	[ "$output" = 503 ]
 	# one turn-around of min(timeout connect, 1 s) between the two attempts
 	[ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ]
@@ -49,10 +54,7 @@ EOC
 @test "retries 0: 503 at once" {
 	proxy "    retries 0
     server s1 127.0.0.1:$DEAD"
-	local t0 ms
-	t0=$(date +%s%N)
-	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/"
-	ms=$((($(date +%s%N) - t0) / 1000000))
+	timed_get
 	[ "$output" = 503 ]
 	[ "$ms" -lt 500 ]
 	wait_for_log "$LOGDIR/wsplice.log" ' be/s1 .* SC-- [0-9]+/[0-9]+/[0-9]+/[0-9]+/0 '
@@ -78,12 +80,8 @@ EOC
 }
 
 @test "timeout connect: a handshake that never completes is retried, then 503 'sC'" {
-	local t0 ms
 	late_server "$(free_port)" -1 300ms 1
-	t0=$(date +%s%N)
-	run timeout 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FE/"
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	echo "503 after $ms ms"
+	timed_get
 	[ "$output" = 503 ]
 	# two attempts of 300 ms, the second at once after the first timed out
 	[ "$ms" -ge 600 ] && [ "$ms" -lt 4000 ]

@@ -236,15 +236,26 @@ static void redispatch(struct stream *s)
 	s->redispatched = true;
 }
 
-static void on_connected(struct stream *s);
+static void on_connected(struct stream *s)
+{
+	s->t_connected = loop_now_ms(s->ctx->loop);
+	if (s->fe->mode == PX_MODE_TCP) {
+		s->status = -1;
+		stream_log_asap(s);
+		relay_tunnel_start(s);
+		return;
+	}
+	s->st = ST_HTTP;
+}
 
 /*
  * On loopback, and often on a LAN, the handshake is over when connect() returns: the request
  * then leaves at once and the socket is registered for the response, without a trip through
  * epoll for EPOLLOUT nor an epoll_ctl to change its events after (churn, docs/performance.md).
  * A connect still in progress makes send() say EAGAIN; a failed one says the error SO_ERROR
- * would have given. Only in mode http: in mode tcp the tunnel starts at on_connected().
- * Returns the events to register the socket with, or 0 when the connect failed (handled).
+ * would have given, before any byte left. Only in mode http: in mode tcp the tunnel starts at
+ * on_connected(). Returns the events to register the socket with, or 0 when the connect failed
+ * (handled).
  */
 static uint32_t send_early(struct stream *s)
 {
@@ -253,7 +264,7 @@ static uint32_t send_early(struct stream *s)
 
 	if (s->fe->mode != PX_MODE_HTTP || (buf_empty(&s->req.out) && !s->req.fwd))
 		return EPOLLOUT | EPOLLRDHUP;
-	if (stream_flush(s, &s->req, &s->ss) < 0) {
+	if (stream_flush(s, &s->req, &s->ss) < 0 && s->ss.tx == tx) {
 		err = s->ss.err;
 		s->ss.err = 0;
 		connect_failed(s, err, false);
@@ -261,6 +272,8 @@ static uint32_t send_early(struct stream *s)
 	}
 	if (s->ss.tx == tx)
 		return EPOLLOUT | EPOLLRDHUP;
+	/* connected; an error after the first bytes is a write error, as it would have been
+	 * after EPOLLOUT, and the socket reports it at once */
 	on_connected(s);
 	/* what stream_update() asks of a connected server side */
 	return EPOLLIN | EPOLLRDHUP | (!buf_empty(&s->req.out) || s->req.fwd ? EPOLLOUT : 0);
@@ -321,18 +334,6 @@ void connect_failed(struct stream *s, int err, bool timeout)
 	}
 	/* the timer fires with no server fd in ST_CONNECT: that is the retry */
 	loop_timer_add(s->ctx->loop, &s->timer, timeout ? 0 : delay);
-}
-
-static void on_connected(struct stream *s)
-{
-	s->t_connected = loop_now_ms(s->ctx->loop);
-	if (s->fe->mode == PX_MODE_TCP) {
-		s->status = -1;
-		stream_log_asap(s);
-		relay_tunnel_start(s);
-		return;
-	}
-	s->st = ST_HTTP;
 }
 
 void check_connect(struct stream *s, uint32_t events)
