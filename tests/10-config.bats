@@ -77,6 +77,9 @@ timeouts() {
 			    option httplog clf
 			    option tcplog
 			    option dontlognull
+			    option tcp-smart-accept
+			    no option tcp-smart-accept
+			    option tcp-smart-connect
 			    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %tsc %{+Q}r"
 			    balance roundrobin
 			    timeout connect 5s

@@ -434,3 +434,52 @@ EOF
 @test "plain GET/POST with Content-Length, chunked and close-delimited bodies, byte-exact (userspace)" {
 	bodies user
 }
+
+# held_segs FRONTEND_LINE BACKEND_LINE: one tunnel through a frontend and a backend with those
+# lines (-dS), held open by a client that sends nothing for 1.5 s after the 101; sets CLI_SEGS and
+# SRV_SEGS to the TCP segments the daemon's client-side and server-side sockets sent by then
+# (ss's segs_out), once their delayed ACKs are out.
+held_segs() {
+	FE=$(free_port)
+	WS=$(free_port)
+	cfg_head "$LOGDIR/segs.cfg" <<EOC
+frontend fe
+    bind 127.0.0.1:$FE
+$1
+    default_backend be
+backend be
+$2
+    server s1 127.0.0.1:$WS
+EOC
+	start_wsplice "$LOGDIR/segs.cfg" -dS
+	wait_for_port "$FE"
+	bg srv timeout 30 "$STREAM" server "$WS" --timeout 20 --recv 1
+	wait_for_port "$WS"
+	bg cli timeout 30 "$STREAM" client "127.0.0.1:$FE" --timeout 20 --send 1 --delay 1500
+	sleep 1
+	ss -tinH state established "( sport = :$FE or dport = :$WS )" >"$LOGDIR/ss.out"
+	cat "$LOGDIR/ss.out"
+	# ss prints each socket's addresses, then its counters on the next line
+	CLI_SEGS=$(awk -v a="127.0.0.1:$FE" '$3 == a { getline; if (match($0, /segs_out:[0-9]+/)) print substr($0, RSTART + 9, RLENGTH - 9) }' "$LOGDIR/ss.out")
+	SRV_SEGS=$(awk -v a="127.0.0.1:$WS" '$4 == a { getline; if (match($0, /segs_out:[0-9]+/)) print substr($0, RSTART + 9, RLENGTH - 9) }' "$LOGDIR/ss.out")
+	echo "daemon sent: $CLI_SEGS segments to the client, $SRV_SEGS to the server"
+	wait "$cli_PID"
+	wait "$srv_PID"
+	stop_wsplice
+}
+
+# HAProxy's two ACK savings: in mode http the request is acknowledged with the response, not on
+# its own ("option tcp-smart-accept", automatic there, off with "no"); "option
+# tcp-smart-connect" sends the handshake's last ACK with the request.
+@test "tcp-smart-accept by default in mode http, off with 'no'; tcp-smart-connect: one ACK less each" {
+	local cli_auto srv_auto cli_off
+	held_segs "" ""
+	cli_auto=$CLI_SEGS srv_auto=$SRV_SEGS
+	held_segs "    no option tcp-smart-accept" "    option tcp-smart-connect"
+	cli_off=$CLI_SEGS
+	[ -n "$cli_auto" ] && [ -n "$srv_auto" ] && [ -n "$cli_off" ] && [ -n "$SRV_SEGS" ]
+	# the 101 alone, against an ACK of the request and then the 101
+	[ "$cli_off" -eq $((cli_auto + 1)) ]
+	# SYN, request (with the handshake's ACK), ACK of the 101: one less than with its own ACK
+	[ "$SRV_SEGS" -eq $((srv_auto - 1)) ]
+}

@@ -41,6 +41,11 @@ enum px_mode {
 #define PX_O_REDISPATCH 0x80	/* "option redispatch": retry on another server */
 #define PX_O_DONTLOGNULL 0x100	/* "option dontlognull": no line for a connection that sent nothing */
 #define PX_O_SPLICE_AUTO 0x200	/* "option splice-auto": tunnels reach the kernel once long-lived */
+/* "option tcp-smart-accept" is automatic in mode http, as in HAProxy: these say it was forced
+ * on, or off ("no option tcp-smart-accept"); neither means the mode decides */
+#define PX_O_TCP_SMARTACC 0x400
+#define PX_O_NO_TCP_SMARTACC 0x800
+#define PX_O_TCP_SMARTCON 0x1000	/* "option tcp-smart-connect" */
 /* The three HTTP connection modes: setting one clears the others in that proxy. */
 #define PX_O_HTTP_MODES (PX_O_HTTP_SERVER_CLOSE | PX_O_HTTPCLOSE | PX_O_HTTP_KEEP_ALIVE)
 

@@ -643,6 +643,8 @@ static const struct {
     {"logasap", PX_O_LOGASAP, PX_CAP_FE},
     {"redispatch", PX_O_REDISPATCH, PX_CAP_BE},
     {"splice-auto", PX_O_SPLICE_AUTO, PX_CAP_FE | PX_CAP_BE},
+    {"tcp-smart-accept", PX_O_TCP_SMARTACC, PX_CAP_FE},
+    {"tcp-smart-connect", PX_O_TCP_SMARTCON, PX_CAP_BE},
 };
 
 /* Options HAProxy has that belong to someone else's work or are not done yet. */
@@ -703,8 +705,13 @@ static int kw_option(struct cfg_kw_ctx *ctx, char **args, int n, char *err, size
 			 options[i].cap == PX_CAP_FE ? "frontend" : "backend");
 		return 1;
 	}
+	/* a "no" is remembered where the default depends on the mode (listener.c) */
+	if (options[i].bit == PX_O_TCP_SMARTACC)
+		ctx->px->options &= ~PX_O_NO_TCP_SMARTACC;
 	if (ctx->no) {
 		ctx->px->options &= ~options[i].bit;
+		if (options[i].bit == PX_O_TCP_SMARTACC)
+			ctx->px->options |= PX_O_NO_TCP_SMARTACC;
 		return 0;
 	}
 	if (options[i].bit == PX_O_HTTPCHK && opt_httpchk(ctx->px, args, n, err, errlen) < 0)

@@ -179,6 +179,21 @@ static int bind_one(struct ctx *ctx, struct bind_conf *b)
 	return fd;
 }
 
+/*
+ * HAProxy's "option tcp-smart-accept", automatic in mode http: the client's request is not
+ * acknowledged on its own but with the response, one packet less per connection (accept()
+ * copies the listener's delayed-ACK mode to each new socket). Set either way, for a listening
+ * socket taken from an old process (-x) that may have had it the other way.
+ */
+static void smart_accept(const struct proxy *fe, int fd)
+{
+	bool on = (fe->options & PX_O_TCP_SMARTACC) ||
+		  (fe->mode == PX_MODE_HTTP && !(fe->options & PX_O_NO_TCP_SMARTACC));
+	int quickack = !on;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &quickack, sizeof(quickack));
+}
+
 int listeners_open(struct ctx *ctx)
 {
 	int failed = 0;
@@ -197,6 +212,7 @@ int listeners_open(struct ctx *ctx)
 				failed++;
 				continue;
 			}
+			smart_accept(fe, fd);
 			l->ctx = ctx;
 			l->fe = fe;
 			l->bind = b;

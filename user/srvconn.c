@@ -112,6 +112,13 @@ static int connect_fd(struct stream *s)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* "option tcp-smart-connect" (HAProxy's): the handshake's last ACK is not sent on its own
+	 * but with the request, which send_early() sends at once */
+	if (s->be->options & PX_O_TCP_SMARTCON) {
+		int quickack = 0;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &quickack, sizeof(quickack));
+	}
 	if (connect(fd, (struct sockaddr *)&srv->addr, srv->addrlen) < 0 && errno != EINPROGRESS) {
 		int err = -errno;
 
