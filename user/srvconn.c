@@ -259,38 +259,35 @@ static void on_connected(struct stream *s)
  * On loopback, and often on a LAN, the handshake is over when connect() returns: the request
  * then leaves at once and the socket is registered for the response, without a trip through
  * epoll for EPOLLOUT nor an epoll_ctl to change its events after (churn, docs/performance.md).
- * A connect still in progress makes send() say EAGAIN; a failed one says the error SO_ERROR
- * would have given, before any byte left. Only in mode http: in mode tcp the tunnel starts at
- * on_connected(). Returns the events to register the socket with, or 0 when the connect failed
+ * A connect still in progress makes send() say EAGAIN (the stream stays in ST_CONNECT); a
+ * failed one says the error SO_ERROR would have given, before any byte left. Only in mode
+ * http: in mode tcp the tunnel starts at on_connected(). Returns false when the connect failed
  * (handled).
  */
-static uint32_t send_early(struct stream *s)
+static bool send_early(struct stream *s)
 {
 	uint64_t tx = s->ss.tx;
 	int err;
 
-	if (s->fe->mode != PX_MODE_HTTP || (buf_empty(&s->req.out) && !s->req.fwd))
-		return EPOLLOUT | EPOLLRDHUP;
+	if (s->fe->mode != PX_MODE_HTTP)
+		return true;
 	if (stream_flush(s, &s->req, &s->ss) < 0 && s->ss.tx == tx) {
 		err = s->ss.err;
 		s->ss.err = 0;
 		connect_failed(s, err, false);
-		return 0;
+		return false;
 	}
-	if (s->ss.tx == tx)
-		return EPOLLOUT | EPOLLRDHUP;
-	/* connected; an error after the first bytes is a write error, as it would have been
+	/* connected once a byte left; an error after it is a write error, as it would have been
 	 * after EPOLLOUT, and the socket reports it at once */
-	on_connected(s);
-	/* what stream_update() asks of a connected server side */
-	return EPOLLIN | EPOLLRDHUP | (!buf_empty(&s->req.out) || s->req.fwd ? EPOLLOUT : 0);
+	if (s->ss.tx != tx)
+		on_connected(s);
+	return true;
 }
 
 /* Starts (or retries) the connection to a server of s->be. */
 void connect_server(struct stream *s)
 {
 	struct ctx *ctx = s->ctx;
-	uint32_t events;
 	int fd;
 
 	if (!s->srv && !pick_server(s, NULL))
@@ -311,10 +308,10 @@ void connect_server(struct stream *s)
 		return stream_error(s, 503, 'S', 'C');
 	}
 	s->st = ST_CONNECT;
-	events = send_early(s);
-	if (!events)
+	if (!send_early(s))
 		return;
-	if (loop_add_fd(ctx->loop, &s->ss.fh, fd, events, srv_io) < 0) {
+	/* registered once, with what its state asks: no epoll_ctl to change them after */
+	if (loop_add_fd(ctx->loop, &s->ss.fh, fd, stream_srv_events(s), srv_io) < 0) {
 		side_close(s, &s->ss);
 		return stream_error(s, 503, 'S', 'C');
 	}

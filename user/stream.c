@@ -873,10 +873,23 @@ static void stream_process(struct stream *s)
 }
 
 /* Which events each side needs, and the nearest deadline. */
+uint32_t stream_srv_events(const struct stream *s)
+{
+	uint32_t ev = EPOLLRDHUP;
+
+	if (s->st == ST_CONNECT)
+		ev |= EPOLLOUT;
+	else if (!s->ss.eof && buf_len(&s->res.in) < STREAM_BUFSIZE)
+		ev |= EPOLLIN;
+	if (chan_pending(&s->req))
+		ev |= EPOLLOUT;
+	return ev;
+}
+
 void stream_update(struct stream *s)
 {
 	struct loop *loop = s->ctx->loop;
-	uint32_t cev = EPOLLRDHUP, sev = EPOLLRDHUP;
+	uint32_t cev = EPOLLRDHUP;
 	uint64_t now = loop_now_ms(loop), when = 0;
 	struct px_timeouts *to = &s->fe->timeout;
 	unsigned int t;
@@ -890,15 +903,8 @@ void stream_update(struct stream *s)
 		cev |= EPOLLIN;
 	if (chan_pending(&s->res))
 		cev |= EPOLLOUT;
-	if (s->ss.fd >= 0) {
-		if (s->st == ST_CONNECT)
-			sev |= EPOLLOUT;
-		else if (!s->ss.eof && buf_len(&s->res.in) < STREAM_BUFSIZE)
-			sev |= EPOLLIN;
-		if (chan_pending(&s->req))
-			sev |= EPOLLOUT;
-		loop_mod_fd(loop, &s->ss.fh, sev);
-	}
+	if (s->ss.fd >= 0)
+		loop_mod_fd(loop, &s->ss.fh, stream_srv_events(s));
 	loop_mod_fd(loop, &s->cs.fh, cev);
 
 	switch (s->st) {
