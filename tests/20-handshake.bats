@@ -459,13 +459,19 @@ EOC
 	sleep 1
 	ss -tinH state established "( sport = :$FE or dport = :$WS )" >"$LOGDIR/ss.out"
 	cat "$LOGDIR/ss.out"
-	# ss prints each socket's addresses, then its counters on the next line
-	CLI_SEGS=$(awk -v a="127.0.0.1:$FE" '$3 == a { getline; if (match($0, /segs_out:[0-9]+/)) print substr($0, RSTART + 9, RLENGTH - 9) }' "$LOGDIR/ss.out")
-	SRV_SEGS=$(awk -v a="127.0.0.1:$WS" '$4 == a { getline; if (match($0, /segs_out:[0-9]+/)) print substr($0, RSTART + 9, RLENGTH - 9) }' "$LOGDIR/ss.out")
+	CLI_SEGS=$(segs_out 3 "127.0.0.1:$FE")
+	SRV_SEGS=$(segs_out 4 "127.0.0.1:$WS")
 	echo "daemon sent: $CLI_SEGS segments to the client, $SRV_SEGS to the server"
 	wait "$cli_PID"
 	wait "$srv_PID"
 	stop_wsplice
+}
+
+# segs_out COLUMN ADDR: segs_out of the socket in $LOGDIR/ss.out whose local (3) or peer (4)
+# address is ADDR; ss prints each socket's addresses, then its counters on the next line.
+segs_out() {
+	awk -v col="$1" -v a="$2" '$col == a { getline; if (match($0, /segs_out:[0-9]+/))
+		print substr($0, RSTART + 9, RLENGTH - 9) }' "$LOGDIR/ss.out"
 }
 
 # HAProxy's two ACK savings: in mode http the request is acknowledged with the response, not on

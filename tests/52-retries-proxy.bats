@@ -19,9 +19,9 @@ teardown() {
 	dump_logs
 }
 
-# proxy BACKEND_LINES [MODE]: one frontend, one backend with those lines.
+# proxy BACKEND_LINES [MODE [CONNECT_TIMEOUT]]: one frontend, one backend with those lines.
 proxy() {
-	cfg_head "$LOGDIR/w.cfg" mode="${2:-http}" connect=2s <<EOC
+	cfg_head "$LOGDIR/w.cfg" mode="${2:-http}" connect="${3:-2s}" <<EOC
 frontend fe
     bind 127.0.0.1:$FE
     default_backend be
@@ -67,16 +67,8 @@ timed_get() {
 late_server() {
 	bg late timeout 60 $PY "$PEERS/late_accept.py" "$1" "$2"
 	wait_for_log "$LOGDIR/late.log" '^listening'
-	cfg_head "$LOGDIR/w.cfg" connect="$3" <<EOC
-frontend fe
-    bind 127.0.0.1:$FE
-    default_backend be
-backend be
-    retries $4
-    server s1 127.0.0.1:$1
-EOC
-	start_wsplice "$LOGDIR/w.cfg" -dS
-	wait_for_port "$FE"
+	proxy "    retries $4
+    server s1 127.0.0.1:$1" http "$3"
 }
 
 @test "timeout connect: a handshake that never completes is retried, then 503 'sC'" {
