@@ -9,7 +9,7 @@
  * followed by EOF. --recv-first: send nothing until the receive side is complete (with --eof,
  * until the EOF). --wait-eof: once everything is sent and received, wait for the peer's EOF before
  * closing. --rate: read at most that many bytes/s. --abort-after N: reset (SO_LINGER 0) once N
- * bytes are sent. --early N (server): the first N bytes go out in the same send() as the 101.
+ * bytes are sent, or at once on SIGUSR1. --early N (server): the first N bytes go out in the same send() as the 101.
  * --interval MS --chunk N: send N bytes every MS milliseconds. --delay MS: send nothing for MS
  * milliseconds after the upgrade. --raw: no HTTP upgrade.
  *
@@ -59,6 +59,14 @@ static struct {
 	uint64_t chunk;
 	double timeout;		/* give up after this many seconds of no progress */
 } opt = { .path = "/ws", .abort_after = -1, .chunk = 65536, .timeout = 60 };
+
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -464,6 +472,17 @@ static void parse_args(int argc, char **argv)
 		usage();
 }
 
+/* Resets the connection (SO_LINGER 0): what is still in the send queue is thrown away. */
+static int abort_stream(int fd, uint64_t sent, uint64_t got)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	printf("aborted sent=%llu recv=%llu\n", (unsigned long long)sent, (unsigned long long)got);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t rbuf[BUFSZ], sbuf[BUFSZ];
@@ -476,6 +495,8 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
+	/* no SA_RESTART: the signal interrupts poll() */
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_usr1 }, NULL);
 	sdir = opt.server ? 1 : 0;
 	rdir = !sdir;
 	if (opt.server) {
@@ -521,6 +542,8 @@ int main(int argc, char **argv)
 		}
 		if (rdone && sdone && (!opt.wait_eof || eof_seen))
 			break;
+		if (usr1)
+			return abort_stream(fd, sent, got);
 		if (t - last_progress > opt.timeout)
 			die("no progress for %.0fs: sent %llu/%llu, received %llu/%llu%s", opt.timeout,
 			    (unsigned long long)sent, (unsigned long long)opt.send,
@@ -601,15 +624,8 @@ int main(int argc, char **argv)
 				if (opt.interval_ms)
 					next_send = now() + opt.interval_ms / 1000.0;
 			}
-			if (opt.abort_after >= 0 && sent >= (uint64_t)opt.abort_after) {
-				struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-				setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-				close(fd);
-				printf("aborted sent=%llu recv=%llu\n", (unsigned long long)sent,
-				       (unsigned long long)got);
-				return 0;
-			}
+			if (opt.abort_after >= 0 && sent >= (uint64_t)opt.abort_after)
+				return abort_stream(fd, sent, got);
 		}
 	}
 	printf("ok sent=%llu recv=%llu secs=%.3f eof_secs=%.3f\n", (unsigned long long)sent,
