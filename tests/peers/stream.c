@@ -9,9 +9,9 @@
  * followed by EOF. --recv-first: send nothing until the receive side is complete (with --eof,
  * until the EOF). --wait-eof: once everything is sent and received, wait for the peer's EOF before
  * closing. --rate: read at most that many bytes/s. --abort-after N: reset (SO_LINGER 0) once N
- * bytes are sent, or at once on SIGUSR1. --early N (server): the first N bytes go out in the same send() as the 101.
- * --interval MS --chunk N: send N bytes every MS milliseconds. --delay MS: send nothing for MS
- * milliseconds after the upgrade. --raw: no HTTP upgrade.
+ * bytes are sent. SIGUSR1: the same reset at once. --early N (server): the first N bytes go out
+ * in the same send() as the 101. --interval MS --chunk N: send N bytes every MS milliseconds.
+ * --delay MS: send nothing for MS milliseconds after the upgrade. --raw: no HTTP upgrade.
  *
  * After the upgrade each side sends --send bytes of a deterministic pattern and expects --recv
  * bytes of the peer's pattern. The pattern is a function of the byte offset and of the direction
