@@ -177,8 +177,7 @@ void loop_del_fd(struct loop *loop, struct fd_handler *h)
 		return;
 	/* Closing the fd would remove it too, but a dup()ed fd keeps the registration alive. */
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, h->fd, NULL);
-	h->gen = 0;
-	h->events = 0;
+	loop_forget_fd(h);
 }
 
 /* Timers: a binary min-heap of pointers; each timer knows its index for O(log n) removal. */

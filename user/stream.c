@@ -872,7 +872,6 @@ static void stream_process(struct stream *s)
 	} while (s->st != prev && !s->killed);
 }
 
-/* Which events each side needs, and the nearest deadline. */
 uint32_t stream_srv_events(const struct stream *s)
 {
 	uint32_t ev = EPOLLRDHUP;
@@ -886,6 +885,7 @@ uint32_t stream_srv_events(const struct stream *s)
 	return ev;
 }
 
+/* Which events each side needs, and the nearest deadline. */
 void stream_update(struct stream *s)
 {
 	struct loop *loop = s->ctx->loop;

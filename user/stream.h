@@ -172,11 +172,11 @@ void stream_log_accept(struct stream *s);
  * -1 on a write error, else 0; stream_recv() reads once into c: >0 bytes, 0 nothing, -1 EOF or
  * error. */
 int stream_flush(struct stream *s, struct chan *c, struct side *sd);
+ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t cap);
 
 /* The events the server side of an HTTP stream waits for in its state (srvconn.c registers a
  * new connection with them). */
 uint32_t stream_srv_events(const struct stream *s);
-ssize_t stream_recv(struct stream *s, struct side *sd, struct chan *c, size_t cap);
 void stream_set_term(struct stream *s, char cause, char state);
 /* Accounts the result n of a read from sd (recv or splice): counts and dates the bytes, or
  * takes the EOF (-1), the EAGAIN (0, rx_empty set) or the error (-1, err set). Returns n when
