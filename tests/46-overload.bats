@@ -94,7 +94,7 @@ overload() {
 # The daemon raises its open-files limit and derives maxconn from it, so a low limit at start
 # never reaches EMFILE; lowering the soft limit of the running daemon (prlimit --pid) does.
 @test "EMFILE: accept pauses without spinning, logs once, serves the backlog once fds free up" {
-	local fds0 lim t0 c0 c1 n
+	local fds0 lim t0 ticks n
 	bg http timeout 120 $PY "$PEERS/ka_server.py" "$HT"
 	wait_for_port "$HT"
 	std_cfg "$LOGDIR/wsplice.cfg" "$FE" "$WS" "$HT"
@@ -118,11 +118,9 @@ time.sleep(50)' "$FE"
 
 	# While out of descriptors: no busy loop on either listener (a spinning loop would use all
 	# of the 3 s), one warning (the next comes after 10 s), both clients still wait.
-	c0=$(cpu_ticks "$DAEMON_PID")
-	sleep 3
-	c1=$(cpu_ticks "$DAEMON_PID")
-	echo "CPU over 3 s: $((c1 - c0)) ticks of $(getconf CLK_TCK)/s"
-	[ $((c1 - c0)) -lt $(($(getconf CLK_TCK) / 2)) ]
+	ticks=$(cpu_ticks_over "$DAEMON_PID" 3)
+	echo "CPU over 3 s: $ticks ticks of $(getconf CLK_TCK)/s"
+	[ "$ticks" -lt $(($(getconf CLK_TCK) / 2)) ]
 	[ "$(grep -c 'accept: Too many open files' "$LOGDIR/wsplice.log")" -eq 1 ]
 	kill -0 "$req_PID"
 	kill -0 "$si_PID"
@@ -181,7 +179,7 @@ time.sleep(50)' "$FE"
 # are back, and stays idle meanwhile; it also logs "Cannot get a server socket." and an
 # emergency "reached process FD limit" line at every probe, where wsplice warns once.
 @test "EMFILE: health checks fail as HAProxy's, one warning, no spin, the server comes back UP" {
-	local lim c0 c1
+	local lim ticks
 	bg http timeout 120 $PY "$PEERS/ka_server.py" "$HT"
 	wait_for_port "$HT"
 	cfg_head "$LOGDIR/wsplice.cfg" connect=2s <<EOF
@@ -201,11 +199,9 @@ EOF
 	wait_for_log "$LOGDIR/wsplice.log" '^\[WARNING\] \([0-9]+\) : Server http_servers/h1 is DOWN, reason: Layer4 connection problem, info: "Too many sockets on the process \(Too many open files\)", check duration: [0-9]+ms\. 0 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\.$' 5
 
 	# Starved: a probe every 200 ms, each one failing at once, no busy loop, one warning.
-	c0=$(cpu_ticks "$DAEMON_PID")
-	sleep 3
-	c1=$(cpu_ticks "$DAEMON_PID")
-	echo "CPU over 3 s: $((c1 - c0)) ticks of $(getconf CLK_TCK)/s"
-	[ $((c1 - c0)) -lt $(($(getconf CLK_TCK) / 2)) ]
+	ticks=$(cpu_ticks_over "$DAEMON_PID" 3)
+	echo "CPU over 3 s: $ticks ticks of $(getconf CLK_TCK)/s"
+	[ "$ticks" -lt $(($(getconf CLK_TCK) / 2)) ]
 	grep -E "health checks: socket: Too many open files \(open-files limit $lim\); checks fail until descriptors free up" "$LOGDIR/wsplice.log"
 	[ "$(grep -c 'health checks: socket:' "$LOGDIR/wsplice.log")" -eq 1 ]
 	[ "$(grep -c '^\[WARNING\].* is DOWN' "$LOGDIR/wsplice.log")" -eq 1 ]

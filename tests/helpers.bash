@@ -267,6 +267,14 @@ rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# cpu_ticks_over PID SECS: the clock ticks of CPU time PID uses over the next SECS seconds.
+cpu_ticks_over() {
+	local c0
+	c0=$(cpu_ticks "$1")
+	sleep "$2"
+	echo $(($(cpu_ticks "$1") - c0))
+}
+
 # cpu_ticks PID: user + system CPU time of PID, in clock ticks (getconf CLK_TCK a second).
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
