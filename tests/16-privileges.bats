@@ -215,6 +215,8 @@ tunnel_after_drop() {
 		-x "$STATS_SOCK" -sf "$old"
 	wait_until 10 '[ -s "$LOGDIR/new.pid" ]'
 	new=$(head -n1 "$LOGDIR/new.pid")
+	# teardown stops it too (timeout(1) would not, were it stuck at exit: start_wsplice)
+	PIDS+=("$new")
 	wait_until 10 '! kill -0 '"$old"' 2>/dev/null'
 	DAEMON_PID=$new
 	DAEMON_LOG=$LOGDIR/new.log dropped_ok

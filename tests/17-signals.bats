@@ -255,6 +255,8 @@ notify_start() {
 		-p "$LOGDIR/new.pid" -sf "$old"
 	wait_until 10 '[ -s "$LOGDIR/new.pid" ]'
 	new=$(head -n1 "$LOGDIR/new.pid")
+	# teardown stops it too (timeout(1) would not, were it stuck at exit: start_wsplice)
+	PIDS+=("$new")
 	wait "$old_wrapper"
 	wait_for_log "$LOGDIR/notify.log" "^pid=$new MAINPID=$new$"
 	cat "$LOGDIR/notify.log"

@@ -50,6 +50,18 @@ EOF
 # Runs a command as uid/gid 65534 without supplementary groups.
 AS_NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
+# with_umask MASK CMD...: CMD under umask MASK, in this shell: start_wsplice records the daemon in
+# PIDS for teardown, which a subshell would lose (the daemon would outlive its test).
+with_umask() {
+	local saved rc=0
+	saved=$(umask)
+	umask "$1"
+	shift
+	"$@" || rc=$?
+	umask "$saved"
+	return "$rc"
+}
+
 # A directory any user may traverse (the bats tmpdir is root's alone, which would hide the
 # socket's own mode from the test).
 open_sockdir() {
@@ -63,8 +75,7 @@ open_sockdir() {
 	open_sockdir
 	sock_cfg "$LOGDIR/wsplice.cfg" "$SOCKDIR/stats.sock"
 	# umask 000: a mode that came from the umask would be 0777 here
-	(umask 000 && start_wsplice "$LOGDIR/wsplice.cfg" -dS)
-	DAEMON_PID=$(head -n1 "$LOGDIR/wsplice.pid")
+	with_umask 000 start_wsplice "$LOGDIR/wsplice.cfg" -dS
 	wait_until 10 test -S "$SOCKDIR/stats.sock"
 	[ "$(stat -c '%a %U' "$SOCKDIR/stats.sock")" = "600 root" ]
 	# root is served, nobody is refused by the file mode
@@ -89,8 +100,7 @@ open_sockdir() {
 	[[ "$output" == *"Name: wsplice"* ]]
 	stop_wsplice
 	sock_cfg "$LOGDIR/wsplice.cfg" "$SOCKDIR/stats.sock" "mode 660"
-	(umask 077 && start_wsplice "$LOGDIR/wsplice.cfg" -dS)
-	DAEMON_PID=$(head -n1 "$LOGDIR/wsplice.pid")
+	with_umask 077 start_wsplice "$LOGDIR/wsplice.cfg" -dS
 	wait_until 10 test -S "$SOCKDIR/stats.sock"
 	[ "$(stat -c '%a' "$SOCKDIR/stats.sock")" = 660 ]
 }
@@ -105,8 +115,7 @@ open_sockdir() {
 	# umask 000: modes that came from the umask would be wide open here.
 	mkdir -p /sys/fs/bpf/wsplice
 	chmod 0755 /sys/fs/bpf/wsplice
-	(umask 000 && start_wsplice "$LOGDIR/wsplice.cfg")
-	DAEMON_PID=$(head -n1 "$LOGDIR/wsplice.pid")
+	with_umask 000 start_wsplice "$LOGDIR/wsplice.cfg"
 	wait_for_port "$FE"
 	expect_splice_mode bpf
 	local dir f n=0 root
