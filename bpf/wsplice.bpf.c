@@ -64,6 +64,16 @@ static __always_inline void stat_add(enum wsplice_stat which, __u64 n)
 		*v += n;
 }
 
+static __always_inline void notify(__u64 cookie, __u64 bytes)
+{
+	struct wsplice_event ev = { .cookie = cookie, .bytes = bytes };
+
+	if (bpf_ringbuf_output(&wsplice_events, &ev, sizeof(ev), 0))
+		stat_add(WSPLICE_STAT_EVENTS_LOST, 1);
+	else
+		stat_add(WSPLICE_STAT_EVENTS, 1);
+}
+
 /*
  * Tells user space that a socket crossed its flow-control mark. Crossing, not reaching, is tested
  * (before < mark <= after), so each mark raises exactly one event without a flag that user space
@@ -72,25 +82,26 @@ static __always_inline void stat_add(enum wsplice_stat which, __u64 n)
 static __always_inline void check_limit(const struct wsplice_limit *lim, __u64 cookie, __u64 before,
 					__u64 after)
 {
-	struct wsplice_event ev;
-
 	if (before >= lim->notify_at || after < lim->notify_at)
 		return;
-	ev.cookie = cookie;
-	ev.bytes = after;
-	if (bpf_ringbuf_output(&wsplice_events, &ev, sizeof(ev), 0))
-		stat_add(WSPLICE_STAT_EVENTS_LOST, 1);
-	else
-		stat_add(WSPLICE_STAT_EVENTS, 1);
+	notify(cookie, after);
 }
 
-/* Leaves the skb on its socket for user space, which forwards such bytes in order. */
-static __always_inline int hold(struct wsplice_sock *s, __u64 len, enum wsplice_stat why)
+/*
+ * Leaves the skb on its socket for user space, which forwards such bytes in order. Nothing else
+ * wakes user space for them: the first byte a socket ever holds raises an event, and from then
+ * on user space polls the tunnel until that direction ends (splice_flow.c, dir_check).
+ */
+static __always_inline int hold(struct wsplice_sock *s, __u64 cookie, __u64 len,
+				enum wsplice_stat why)
 {
-	__sync_fetch_and_add(&s->passed, len);
+	__u64 before = __sync_fetch_and_add(&s->passed, len);
+
 	s->last_ns = bpf_ktime_get_ns();
 	stat_add(why, 1);
 	stat_add(WSPLICE_STAT_PASSED_BYTES, len);
+	if (!before)
+		notify(cookie, s->bytes);
 	return SK_PASS;
 }
 
@@ -123,14 +134,14 @@ int wsplice_verdict(struct __sk_buff *skb)
 	}
 	lim = bpf_map_lookup_elem(&wsplice_limit, &cookie);
 	if (!lim)
-		return hold(s, len, WSPLICE_STAT_NO_LIMIT);
+		return hold(s, cookie, len, WSPLICE_STAT_NO_LIMIT);
 	/* passed bytes not yet forwarded by user space must go first */
 	if (s->passed > lim->copied)
-		return hold(s, len, WSPLICE_STAT_BEHIND_PASSED);
+		return hold(s, cookie, len, WSPLICE_STAT_BEHIND_PASSED);
 	ret = bpf_sk_redirect_hash(skb, &wsplice_targets, &s->peer, 0);
 	if (ret != SK_PASS)
 		/* never drop tunnel bytes: user space forwards them */
-		return hold(s, len, WSPLICE_STAT_REDIRECT_FAILED);
+		return hold(s, cookie, len, WSPLICE_STAT_REDIRECT_FAILED);
 	s->last_ns = bpf_ktime_get_ns();
 	before = __sync_fetch_and_add(&s->bytes, len);
 	stat_add(WSPLICE_STAT_REDIRECTED, 1);

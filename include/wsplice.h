@@ -45,7 +45,8 @@ struct wsplice_sock {
  *   socket (takes it out of wsplice_socks);
  * - bytes the verdict could not redirect are left on the socket (SK_PASS, counted in passed);
  *   while user space has not forwarded all of them (passed > copied), later bytes are left
- *   there too, so that they cannot overtake them.
+ *   there too, so that they cannot overtake them. The first byte a socket ever leaves sends a
+ *   wsplice_event too; user space polls the socket from then on.
  */
 struct wsplice_limit {
 	__u64 notify_at;

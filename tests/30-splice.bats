@@ -399,6 +399,43 @@ abort() {
 	abort user server
 }
 
+# --- bytes the verdict cannot redirect ----------------------------------------------------------------
+
+# The verdict leaves on its socket what it cannot redirect (the destination left the sockhash of
+# targets, as a socket does when it closes), and the daemon forwards those bytes itself. Here the
+# test takes both sockets out of wsplice_targets with bpftool before the server sends 32 MiB, 256 KiB
+# every 10 ms, and its FIN right after the last: the verdict leaves all of them. The first byte
+# held wakes the daemon, which must keep forwarding after it caught up between two writes (no
+# event follows the first), and the FIN must reach the client after the last byte. (BPF only:
+# the relay has no verdict.)
+@test "bytes the verdict could not redirect all reach the client before the server's FIN (bpf)" {
+	need_bpf bpf
+	local size=$((32 * MiB)) key to st
+	start_proxy bpf
+	server --delay 1500 --send "$size" --interval 10 --chunk 256K --shut
+	bg cli timeout 60 "$STREAM" client "127.0.0.1:$FE" --recv "$size" --eof --timeout 20
+	wait_until 5 '[ "$(sock_map_count)" -eq 2 ]'
+	for key in $(sock_map_entries | $PY -c '
+import json, sys
+for line in sys.stdin:
+    print(json.loads(line)["key"].to_bytes(8, "little").hex(" "))' | tr ' ' ,); do
+		bpftool map delete pinned "$(pin_dir)/wsplice_targets" key hex ${key//,/ }
+	done
+	local rc=0
+	wait "$cli_PID" || rc=$?
+	echo "client (status $rc): $(cat "$LOGDIR/cli.log")"
+	[ "$rc" -eq 0 ]
+	grep -q "^ok sent=0 recv=$size " "$LOGDIR/cli.log"
+	server_ok
+	echo "RedirectFailures $(info RedirectFailures), UserHeldBytes $(info UserHeldBytes)"
+	[ "$(info RedirectFailures)" -gt 0 ]
+	[ "$(info UserHeldBytes)" -gt $((size / 2)) ]
+	read -r to _ st < <(log_fields '"GET /ws HTTP/1.1"')
+	echo "logged: to client $to, $st"
+	[ "$st" = "----" ]
+	[ "$to" -ge "$size" ]
+}
+
 # --- idle timeout -------------------------------------------------------------------------------------
 
 # With "timeout tunnel 1s": a silent tunnel closes after about 1 s (cD--), while one that carries

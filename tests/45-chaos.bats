@@ -67,6 +67,13 @@ term_check() {
 	[ "${PIPESTATUS[0]}" -eq 0 ]
 }
 
+# flow_counters: the daemon's counters of bytes that did not simply go through the kernel (printed
+# with a failure, to tell a byte left on a socket from one lost in a psock queue).
+flow_counters() {
+	echo "RedirectFailures $(info RedirectFailures), UserHeldBytes $(info UserHeldBytes)," \
+		"FlowPauses $(info FlowPauses), SpliceDemoted $(info SpliceDemoted)"
+}
+
 # chaos_test MODE: bpf, user (-dS) or auto (bpf with "option splice-auto").
 chaos_test() {
 	local fds0 rss0 rss1 t0 m path=$1 fextra=
@@ -108,13 +115,14 @@ chaos_test() {
 	fi
 
 	touch "$LOGDIR/go"
-	wait "$cli_PID" || { cat "$LOGDIR/cli.log"; return 1; }
+	wait "$cli_PID" || { cat "$LOGDIR/cli.log"; flow_counters; return 1; }
 	cat "$LOGDIR/cli.log"
 	grep -q "^ok $CONNS tunnels" "$LOGDIR/cli.log"
 	echo "held wave done after $(($(date +%s) - t0)) s"
 	run timeout 150 "$CHAOS" client "127.0.0.1:$FE" --seed "$SEED" --conns "$WAVE" \
 		--first $((2 * CONNS)) --timeout 120
 	echo "$output" | tail -n 25
+	flow_counters
 	[ "$status" -eq 0 ]
 	wait "$srv_PID" || { cat "$LOGDIR/srv.log"; return 1; }
 	cat "$LOGDIR/srv.log"

@@ -339,6 +339,13 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 			return dir_fail(s, d, "measure");
 		if (now.bytes != v.bytes)
 			return 1;
+		/*
+		 * Bytes the verdict left on the socket go to the receive side of its psock, or, while
+		 * that is over the socket's receive buffer, to a queue the psock's worker moves them
+		 * from later; recv() sees only the former and reports the FIN already. Wait for them.
+		 */
+		if (now.passed > d->copied)
+			return 1;
 		/* the other direction closed already: the caller ends the tunnel now and close()
 		 * sends this FIN (dst's receive queue was read to its EOF: no reset) */
 		if (!d->pair->dir[d == d->pair->dir ? 1 : 0].shut)
@@ -348,7 +355,9 @@ static int dir_check(struct stream *s, struct splice_dir *d)
 		d->pair->final_bytes[d - d->pair->dir] = now.bytes + d->copied;
 		return 0;
 	}
-	return d->paused || d->rest.data || v.passed > d->copied || (d->eof && !d->shut);
+	/* a source that ever held bytes is polled until its FIN went out: no event follows the
+	 * first held bytes (the verdict's hold()) */
+	return d->paused || d->rest.data || v.passed || (d->eof && !d->shut);
 }
 
 int flow_on_event(void *arg, void *data, size_t size)
