@@ -105,10 +105,13 @@ static __always_inline int hold(struct wsplice_sock *s, __u64 cookie, __u64 len,
 	return SK_PASS;
 }
 
+/* The mark of a socket without a wsplice_limit entry (include/wsplice.h) */
+const struct wsplice_limit first_mark = { .notify_at = WSPLICE_FIRST_MARK };
+
 SEC("sk_skb")
 int wsplice_verdict(struct __sk_buff *skb)
 {
-	struct wsplice_limit *lim;
+	const struct wsplice_limit *lim;
 	struct wsplice_sock *s;
 	__u64 cookie, before, len = skb->len;
 	long ret;
@@ -133,8 +136,10 @@ int wsplice_verdict(struct __sk_buff *skb)
 		return SK_PASS;
 	}
 	lim = bpf_map_lookup_elem(&wsplice_limit, &cookie);
-	if (!lim)
-		return hold(s, cookie, len, WSPLICE_STAT_NO_LIMIT);
+	if (!lim) {
+		lim = &first_mark;
+		stat_add(WSPLICE_STAT_FIRST_MARK, 1);
+	}
 	/* passed bytes not yet forwarded by user space must go first */
 	if (s->passed > lim->copied)
 		return hold(s, cookie, len, WSPLICE_STAT_BEHIND_PASSED);

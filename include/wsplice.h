@@ -15,7 +15,7 @@
  * they are in, to a new process only when both were built with the same value: bump it with
  * any change to a map, key, value or to what the verdict does with them.
  */
-#define WSPLICE_ABI 2
+#define WSPLICE_ABI 3
 
 /* Upper bound of sockets in the maps: two per tunnel. */
 #define WSPLICE_MAX_SOCKS 65536
@@ -47,7 +47,12 @@ struct wsplice_sock {
  *   while user space has not forwarded all of them (passed > copied), later bytes are left
  *   there too, so that they cannot overtake them. The first byte a socket ever leaves sends a
  *   wsplice_event too; user space polls the socket from then on.
+ * A socket has no entry until user space first moves its mark or forwards a passed byte: the
+ * verdict then applies the first mark, { WSPLICE_FIRST_MARK, 0 } (two system calls fewer per
+ * tunnel, where most never reach that mark).
  */
+#define WSPLICE_FIRST_MARK (64u << 10)
+
 struct wsplice_limit {
 	__u64 notify_at;
 	__u64 copied;	/* passed bytes user space has handed to the peer */
@@ -65,7 +70,7 @@ enum wsplice_stat {
 	WSPLICE_STAT_EMPTY_SKB,		/* zero-length skb (FIN) dropped: TCP has the FIN */
 	WSPLICE_STAT_NO_STATE,		/* socket without a wsplice_sock entry: passed */
 	WSPLICE_STAT_REDIRECT_FAILED,	/* peer missing or not redirectable: passed */
-	WSPLICE_STAT_NO_LIMIT,		/* socket without a wsplice_limit entry: passed */
+	WSPLICE_STAT_FIRST_MARK,	/* skbs of a socket without a wsplice_limit entry yet */
 	WSPLICE_STAT_BEHIND_PASSED,	/* skbs passed to stay behind earlier passed bytes */
 	WSPLICE_STAT_PASSED_BYTES,	/* bytes left to user space, for any reason */
 	WSPLICE_STAT_EVENTS,		/* flow-control events sent */

@@ -463,52 +463,52 @@ static int dir_init(struct splice *sp, struct splice_dir *d, int src, int dst,
 }
 
 /*
- * Both sockets' state and first flow-control marks, one batch per map (two system calls where
- * four single updates were: bench --syscalls). Nothing reads them before the sockets join
- * wsplice_socks.
+ * Both sockets' state, in one batch (one system call where two single updates were: bench
+ * --syscalls). Nothing reads it before the sockets join wsplice_socks. Their first flow-control
+ * mark is the verdict's default, without a wsplice_limit entry (include/wsplice.h).
  */
 static int pair_write_state(struct splice *sp, struct splice_pair *p)
 {
 	uint64_t keys[2] = { p->dir[0].cookie, p->dir[1].cookie };
 	struct wsplice_sock v[2] = { { .peer = keys[1] }, { .peer = keys[0] } };
-	struct wsplice_limit lim[2] = { { .notify_at = p->dir[0].notify_at },
-					{ .notify_at = p->dir[1].notify_at } };
 	__u32 n = 2;
 
 	/* (batches take no BPF_NOEXIST; socket cookies are never reused) */
 	if (bpf_map_update_batch(sp->sock_fd, keys, v, &n, NULL) < 0)
 		return -errno;
-	n = 2;
-	if (bpf_map_update_batch(sp->limit_fd, keys, lim, &n, NULL) < 0)
-		return -errno;
 	return 0;
+}
+
+/* Deletes the entries of keys[] (0 for none) from a hash map: in one batch for two, one by one
+ * if the batch fails (an entry never written). */
+static void map_delete_keys(int fd, uint64_t keys[2])
+{
+	__u32 n = 2;
+
+	if (keys[0] && keys[1] && bpf_map_delete_batch(fd, keys, &n, NULL) == 0)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (keys[i])
+			bpf_map_delete_elem(fd, &keys[i]);
 }
 
 /*
  * Forgets a tunnel's sockets. close() removes a socket from the sockhashes itself, so sockets
- * about to be closed skip those deletes; the hash entries keyed by cookie go in one batch per
- * map, one by one if the batch fails (an entry a failed start never wrote).
+ * about to be closed skip those deletes; wsplice_limit holds only the entries flow control wrote.
  */
 static void map_forget(struct splice *sp, struct splice_pair *p, bool closing)
 {
-	uint64_t keys[2] = { p->dir[0].cookie, p->dir[1].cookie };
-	int fds[2] = { sp->sock_fd, sp->limit_fd };
-	__u32 n;
+	uint64_t keys[2] = { p->dir[0].cookie, p->dir[1].cookie }, lim[2];
 
 	for (int i = 0; i < 2; i++) {
+		lim[i] = p->dir[i].limited ? keys[i] : 0;
 		if (!keys[i] || closing)
 			continue;
 		bpf_map_delete_elem(sp->socks_fd, &keys[i]);
 		bpf_map_delete_elem(sp->targets_fd, &keys[i]);
 	}
-	for (int m = 0; m < 2; m++) {
-		n = 2;
-		if (keys[0] && keys[1] && bpf_map_delete_batch(fds[m], keys, &n, NULL) == 0)
-			continue;
-		for (int i = 0; i < 2; i++)
-			if (keys[i])
-				bpf_map_delete_elem(fds[m], &keys[i]);
-	}
+	map_delete_keys(sp->sock_fd, keys);
+	map_delete_keys(sp->limit_fd, lim);
 }
 
 /* Inserts both sockets, targets first: a verdict may run as soon as a socket is in
@@ -821,6 +821,8 @@ int splice_tunnel_adopt(struct stream *s)
 		d->pair = p;
 		d->src_fd = fds[i];
 		d->dst_fd = fds[!i];
+		/* the old process may have written a mark: forget it at the end */
+		d->limited = true;
 		err = sock_cookie(d->src_fd, &cookie);
 		if (!err && cookie != d->cookie)
 			err = -ESTALE;

@@ -36,6 +36,7 @@ struct splice_dir {
 	bool unspliced;			/* never joined wsplice_socks: user space copies it all */
 	bool eof;			/* FIN seen on src */
 	bool shut;			/* FIN propagated: shutdown(dst, SHUT_WR) */
+	bool limited;			/* has a wsplice_limit entry (else: the first mark) */
 };
 
 struct splice_pair {

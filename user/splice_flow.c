@@ -113,6 +113,7 @@ static int write_limit(struct splice *sp, struct splice_dir *d)
 
 	if (bpf_map_update_elem(sp->limit_fd, &d->cookie, &lim, BPF_ANY) < 0)
 		return -errno;
+	d->limited = true;
 	return 0;
 }
 

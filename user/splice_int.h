@@ -29,7 +29,7 @@
  * tunnels reserve little of the global budget.
  */
 #define FC_HIGH (16u << 20)
-#define FC_FIRST (64u << 10)
+#define FC_FIRST WSPLICE_FIRST_MARK
 #define FC_MIN_GRANT (16u << 10)
 #define FC_POLL_MS 5
 #define HASH_BITS 14
